@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh clone:
+#   make run    installs the light core and picks the best of the bundled sample creatives
+#   make test   installs everything (CPU torch, training, serving, demo, the CPU vLLM venv) and runs the test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+VLLM_VENV ?= .venv-vllm
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export ORT_DISABLE_TELEMETRY := 1
+export HF_HUB_OFFLINE := 1
+
+SAMPLES := $(sort $(wildcard data/samples/*.jpg))
+
+.PHONY: run test lint bench clean
+
+run: $(VENV)/.core-installed
+	$(BIN)/creative4u select $(SAMPLES) --title "Organic cappuccino, 250 g" -q "cappuccino" -q "coffee gift"
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check creative4u tests benchmarks scripts
+
+bench: $(VENV)/.core-installed
+	$(BIN)/python benchmarks/bench_checks.py
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+
+# The core needs no torch: checks + feature judge only.
+$(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# torch is installed first and pinned: the pin takes this machine's CPU wheel instead of several GB of CUDA.
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@ $(VENV)/.core-installed
+
+clean:
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Data: the CreativePair format, real photo sources, degradations and pair builders."""

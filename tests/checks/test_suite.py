@@ -1,0 +1,124 @@
+"""The check framework: registry, profiles, caching by content hash (memory and disk), ensemble and veto rule."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from creative4u.checks import CHECKS, Check, Measurement, get_check
+from creative4u.checks.profile import CheckProfile, CheckSettings, builtin_profiles, load_profile
+from creative4u.checks.suite import MEMORY_CACHE, CheckSuite
+from creative4u.images import LoadedImage
+
+CALLS: list[str] = []
+
+
+class Brightness(Check):
+    """A test check: score = mean luma / 255; counts its own calls so caching can be asserted."""
+
+    name = "test_brightness"
+    default_threshold = 0.6
+
+    def measure(self, img):
+        CALLS.append(img.sha256)
+        mean = float(img.gray(32).mean())
+        return Measurement(score=mean / 255, values={"mean": mean}, summary=f"mean {mean:.0f}")
+
+
+class Broken(Check):
+    name = "test_broken"
+
+    def measure(self, img):
+        raise RuntimeError("boom")
+
+
+CHECKS.register("test_brightness", Brightness)
+CHECKS.register("test_broken", Broken)
+
+
+def _profile(**checks) -> CheckProfile:
+    return CheckProfile(name="t", checks={k: CheckSettings(**v) for k, v in checks.items()})
+
+
+def _img(color: str) -> LoadedImage:
+    return LoadedImage.from_pil(Image.new("RGB", (16, 16), color), name=color)
+
+
+def test_unknown_check_lists_valid_names():
+    with pytest.raises(KeyError, match="valid names: .*sharpness"):
+        get_check("sharpnes")
+
+
+def test_threshold_validated():
+    with pytest.raises(ValueError, match="threshold must be in"):
+        Brightness(threshold=2)
+
+
+def test_ensemble_and_veto():
+    suite = CheckSuite(_profile(test_brightness={"veto": False}))
+    white, black = suite.screen(_img("white")), suite.screen(_img("black"))
+    assert white.flagged == ["test_brightness"] and not white.approved and not white.vetoed
+    assert black.approved and not black.flagged
+    veto_suite = CheckSuite(_profile(test_brightness={"veto": True, "threshold": 0.99}))
+    assert veto_suite.screen(_img("white")).vetoed
+
+
+def test_measured_once_per_content_threshold_applied_after_cache():
+    MEMORY_CACHE.clear()
+    CALLS.clear()
+    img = _img("gray")
+    low = CheckSuite(_profile(test_brightness={"threshold": 0.1})).screen(img)
+    high = CheckSuite(_profile(test_brightness={"threshold": 0.9})).screen(_img("gray"))
+    assert len(CALLS) == 1, "same content, same check: measured once"
+    assert low.reports["test_brightness"].flagged and not high.reports["test_brightness"].flagged
+    assert high.reports["test_brightness"].cached
+
+
+def test_disk_cache_survives_process_cache(tmp_path):
+    MEMORY_CACHE.clear()
+    CALLS.clear()
+    suite = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path)
+    first = suite.screen(_img("navy")).reports["test_brightness"]
+    MEMORY_CACHE.clear()
+    second = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path).screen(_img("navy")).reports["test_brightness"]
+    assert len(CALLS) == 1 and second.cached and second.score == first.score
+    assert list(tmp_path.rglob("*.json")), "cache files written"
+
+
+def test_damaged_disk_cache_is_remeasured(tmp_path):
+    MEMORY_CACHE.clear()
+    CALLS.clear()
+    CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path).screen(_img("olive"))
+    for f in tmp_path.rglob("*.json"):
+        f.write_text("{not json")
+    MEMORY_CACHE.clear()
+    report = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path).screen(_img("olive"))
+    assert len(CALLS) == 2 and report.approved in (True, False)
+
+
+def test_failing_check_is_reported_not_raised():
+    screen = CheckSuite(_profile(test_broken={}, test_brightness={"threshold": 0.99})).screen(_img("red"))
+    assert screen.reports["test_broken"].status == "error"
+    assert "boom" in screen.errors[0] and screen.approved
+
+
+def test_profiles_load_and_validate(tmp_path):
+    assert "default" in builtin_profiles()
+    assert load_profile("default").checks
+    child = tmp_path / "shop.yaml"
+    child.write_text("name: shop\nextends: default\nchecks:\n  sharpness: {threshold: 0.7}\n  border: {enabled: false}\n")
+    prof = load_profile(child)
+    assert prof.checks["sharpness"].threshold == 0.7 and prof.checks["sharpness"].veto
+    assert "border" not in prof.enabled() and "exposure" in prof.enabled()
+    (tmp_path / "bad.yaml").write_text("checks:\n  sharpness: {treshold: 0.7}\n")
+    with pytest.raises(ValueError, match="unknown settings"):
+        load_profile(tmp_path / "bad.yaml")
+    with pytest.raises(KeyError, match="built-in profiles"):
+        load_profile("nope")
+
+
+def test_report_round_trip():
+    report = Brightness().run(_img("white"))
+    from creative4u.checks.base import CheckReport
+
+    assert CheckReport.from_dict(report.to_dict()) == report

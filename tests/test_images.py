@@ -1,0 +1,111 @@
+"""Safe loading: every hostile file gives a correct image or one clear, typed error; never a crash or hang."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative4u.images import ImageLoadError, load_image, sniff_format
+
+# file -> expected outcome: ("ok", format, original mode) or ("error", words the reason must contain)
+EXPECTED = {
+    "truncated.jpg": ("error", "truncated"),
+    "bomb.png": ("error", "too many pixels"),
+    "zero.jpg": ("error", "empty file"),
+    "text_named.jpg": ("error", "not an image"),
+    "corrupt.png": ("error", "corrupt"),
+    "cmyk.jpg": ("ok", "JPEG", "CMYK"),
+    "gray16.png": ("ok", "PNG", "I;16"),
+    "animated.gif": ("ok", "GIF", "P"),
+    "rotated.jpg": ("ok", "JPEG", "RGB"),
+    "alpha.png": ("ok", "PNG", "RGBA"),
+    "palette_transparent.png": ("ok", "PNG", "P"),
+    "photo.webp": ("ok", "WEBP", "RGB"),
+    "photo_named.txt": ("ok", "JPEG", "RGB"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_files(hostile_dir, name):
+    expected = EXPECTED[name]
+    path = hostile_dir / name
+    start = time.perf_counter()
+    if expected[0] == "error":
+        with pytest.raises(ImageLoadError) as info:
+            load_image(path)
+        assert name in str(info.value), "the message names the file"
+        assert expected[1] in info.value.reason
+    else:
+        img = load_image(path)
+        assert (img.format, img.original_mode) == expected[1:]
+        assert img.image.mode == "RGB" and img.rgb().dtype == np.uint8
+    assert time.perf_counter() - start < 10, "no hang"
+
+
+def test_exif_rotation_applied(hostile_dir, photo):
+    img = load_image(hostile_dir / "rotated.jpg")
+    assert img.size == (photo.height, photo.width)  # orientation 6 turns landscape into portrait
+
+
+def test_animated_gif_takes_first_frame(hostile_dir):
+    img = load_image(hostile_dir / "animated.gif")
+    assert img.n_frames == 2
+    blue = np.array([0, 0, 255])
+    assert np.abs(img.rgb().reshape(-1, 3).mean(0) - blue).sum() > 100, "frame 0 is the photo, not the blue frame"
+
+
+def test_sixteen_bit_rescaled_not_clipped(hostile_dir, photo):
+    img = load_image(hostile_dir / "gray16.png")
+    ref = np.asarray(photo.convert("L"), dtype=float)
+    assert abs(img.gray().mean() - ref.mean()) < 2.0
+
+
+def test_alpha_composited_on_white(hostile_dir, photo):
+    img = load_image(hostile_dir / "alpha.png")
+    assert img.gray().mean() > np.asarray(photo.convert("L")).mean() + 20  # half-transparent over white is lighter
+
+
+def test_cmyk_converted(hostile_dir, photo):
+    img = load_image(hostile_dir / "cmyk.jpg")
+    diff = np.abs(img.rgb().astype(int) - np.asarray(photo).astype(int)).mean()
+    assert diff < 40
+
+
+def test_byte_cap(hostile_dir):
+    with pytest.raises(ImageLoadError, match="file too large"):
+        load_image(hostile_dir / "cmyk.jpg", max_bytes=100)
+
+
+def test_pixel_cap():
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (100, 100)).save(buf, "PNG")
+    with pytest.raises(ImageLoadError, match="too many pixels"):
+        load_image(buf.getvalue(), name="big.png", max_pixels=5000)
+
+
+def test_missing_directory_and_wrong_type(tmp_path):
+    with pytest.raises(ImageLoadError, match="file not found"):
+        load_image(tmp_path / "nope.jpg")
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        load_image(tmp_path)
+    with pytest.raises(ImageLoadError, match="unsupported input type int"):
+        load_image(42)  # type: ignore[arg-type]
+
+
+def test_sniff_ignores_extension():
+    assert sniff_format(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "WEBP"
+    assert sniff_format(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None
+    assert sniff_format(b"%PDF-1.7") is None
+
+
+def test_hash_is_content_based(photo):
+    from creative4u.images import LoadedImage
+
+    a, b = LoadedImage.from_pil(photo, "a"), LoadedImage.from_pil(photo, "b")
+    assert a.sha256 == b.sha256
+    assert a.sha256 != LoadedImage.from_pil(photo.rotate(90), "c").sha256
