@@ -235,7 +235,8 @@ def _decode(data: bytes, name: str, fmt: str, max_pixels: int) -> LoadedImage:
             raise ImageLoadError(name, f"invalid dimensions {width}x{height}")
         if width * height > max_pixels:
             raise ImageLoadError(
-                name, f"too many pixels ({width}x{height} = {width * height} > limit {max_pixels}; decompression bomb?)"
+                name,
+                f"too many pixels ({width}x{height} = {width * height} > limit {max_pixels}; decompression bomb?)",
             )
         n_frames = int(getattr(im, "n_frames", 1) or 1)
         if n_frames > 1:

@@ -93,7 +93,9 @@ class Pipeline:
         start = time.perf_counter()
         images, errors = self.load(sources)
         if len(images) < 2:
-            raise ValueError(f"need at least 2 readable images to select, got {len(images)} ({len(errors)} unreadable)")
+            raise ValueError(
+                f"need at least 2 readable images to select, got {len(images)} ({len(errors)} unreadable)"
+            )
         screens = self.suite.screen_many(images)
         result = self._select_loaded(images, screens, title, list(queries))
         result["images"] = [s.to_dict(evidence=evidence) for s in screens]
@@ -179,7 +181,8 @@ def explain(
         outcome = {"tie": "tied with"}.get(c.verdict) or (
             "beat" if (c.verdict == "A") == (c.a == winner) else "lost to"
         )
-        parts.append(f"It {outcome} {names[other]} ({c.confidence:.0%} confident): {_frame(c.rationale, names[c.a], names[c.b])}")
+        reason = _frame(c.rationale, names[c.a], names[c.b])
+        parts.append(f"It {outcome} {names[other]} ({c.confidence:.0%} confident): {reason}")
     for i in vetoed:
         if i != winner:
             parts.append(f"{names[i]} was vetoed: {'; '.join(screens[i].reasons)}.")

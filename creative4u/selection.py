@@ -59,16 +59,15 @@ def combine_orders(ab: Verdict, ba: Verdict) -> Comparison:
     agree = ab.winner == back.winner and ab.winner != "tie"
     flipped = ab.winner != back.winner
     verdict = ab.winner if agree else "tie"
-    if verdict == "tie":
-        confidence = 0.5
-    else:
-        confidence = (ab.confidence + back.confidence) / 2
+    confidence = 0.5 if verdict == "tie" else (ab.confidence + back.confidence) / 2
     rationale = ab.rationale if agree else f"Order-dependent verdict, counted as a tie. (A,B): {ab.rationale}"
     orders = {"ab": ab.to_dict(), "ba": ba.to_dict()}
     return Comparison(0, 1, verdict, confidence, p_a, rationale, flipped, orders)
 
 
-def bradley_terry(n: int, results: Sequence[tuple[int, int, float]], iters: int = 200, prior: float = 0.5) -> np.ndarray:
+def bradley_terry(
+    n: int, results: Sequence[tuple[int, int, float]], iters: int = 200, prior: float = 0.5
+) -> np.ndarray:
     """Bradley–Terry strengths by the MM algorithm; ``results`` holds ``(i, j, s)`` with s = i's score vs j.
 
     A tie is ``s = 0.5``. ``prior`` adds virtual half-wins against every opponent so an unbeaten creative keeps a
@@ -135,6 +134,8 @@ def rank(n: int, competing: Sequence[int], comparisons: Sequence[Comparison], ve
         p = 0.5 if c.p_a is None else c.p_a
         soft[c.a] += p
         soft[c.b] += 1 - p
+    # Creatives that did not compete have no strength to report: they rank after every competitor.
+    strength = np.where(np.isin(np.arange(n), list(competing)), strength, 0.0)
     order = sorted(competing, key=lambda i: (-strength[i], -wins[i], -soft[i], i))
     order += sorted((i for i in vetoed if i not in competing), key=lambda i: i)
     return Selection(order, [float(s) for s in strength], list(comparisons), 0, list(competing), wins.tolist())

@@ -29,10 +29,7 @@ class ScriptedJudge(Judge):
         for p in pairs:
             self.calls += 1
             qa, qb = self.quality[p.image_a.name], self.quality[p.image_b.name]
-            if frozenset((p.image_a.name, p.image_b.name)) in self.biased:
-                win = "A"
-            else:
-                win = "A" if qa > qb else "B"
+            win = "A" if frozenset((p.image_a.name, p.image_b.name)) in self.biased else "A" if qa > qb else "B"
             p_a = 0.8 if win == "A" else 0.2
             out.append(Verdict(win, 0.8, p_a, f"{win} looks better", "scripted", "s"))
         return out
@@ -67,8 +64,8 @@ def test_position_bias_flip_is_a_tie():
 
 
 def test_vetoed_cannot_win_unless_all_fail():
-    from creative4u.checks.profile import CheckSettings
     from creative4u.checks import CHECKS, Check, Measurement
+    from creative4u.checks.profile import CheckSettings
 
     class Red(Check):
         name = "test_is_red"

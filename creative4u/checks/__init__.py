@@ -10,6 +10,8 @@ imports nothing.
 
 from __future__ import annotations
 
+import os
+
 from creative4u.checks.base import Check, CheckReport, Evidence, Measurement, unavailable
 from creative4u.registry import Registry
 
@@ -26,6 +28,24 @@ for _name, _cls in {
     "border": "Border",
 }.items():
     CHECKS.register(_name, f"creative4u.checks.quality:{_cls}")
+
+# Content, provenance and forensics checks (issue: check suite). OCR and NudeNet load onnxruntime, which starts
+# telemetry lookups unless this is set before its first import.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+for _name, _path in {
+    "text": "text:TextOverlay",
+    "duplicate": "duplicate:DuplicateImage",
+    "nsfw": "unsafe:Nsfw",
+    "faces": "unsafe:Faces",
+    "provenance": "provenance:Provenance",
+    "forensics": "forensics:Forensics",
+    "ai_image": "ai_image:AiImage",
+}.items():
+    CHECKS.register(_name, f"creative4u.checks.{_path}")
+
+# Disgust classifier (issue 8) and its VLM zero-shot fallback: torch / onnxruntime / openai load lazily inside.
+CHECKS.register("disgust", "creative4u.checks.disgust:Disgust")
+CHECKS.register("disgust_vlm", "creative4u.checks.vlm_zero_shot:DisgustVLM")
 
 
 def get_check(name: str, **kwargs) -> Check:

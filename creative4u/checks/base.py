@@ -122,7 +122,9 @@ class Check:
     def decide(self, m: Measurement | None, error: str | None, elapsed_ms: float, cached: bool = False) -> CheckReport:
         """Turn a measurement into a report under this check's threshold."""
         if m is None:
-            return CheckReport(self.name, 0.0, self.threshold, False, "error", summary=error or "failed", elapsed_ms=elapsed_ms)
+            return CheckReport(
+                self.name, 0.0, self.threshold, False, "error", summary=error or "failed", elapsed_ms=elapsed_ms
+            )
         score = float(np.clip(m.score, 0.0, 1.0))
         flagged = m.available and score >= self.threshold
         status: Status = "unavailable" if not m.available else ("flagged" if flagged else "ok")

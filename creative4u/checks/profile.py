@@ -60,7 +60,9 @@ def _resolve(name_or_path: str | Path) -> Path:
         return path
     builtin = PROFILE_DIR / f"{name_or_path}.yaml"
     if not builtin.is_file():
-        raise KeyError(f"unknown check profile {str(name_or_path)!r}; built-in profiles: {', '.join(builtin_profiles())}")
+        raise KeyError(
+            f"unknown check profile {str(name_or_path)!r}; built-in profiles: {', '.join(builtin_profiles())}"
+        )
     return builtin
 
 

@@ -130,7 +130,11 @@ class CheckSuite:
             return  # errors are not cached on disk: they may be transient
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        payload = {"measurement": asdict(result[0]) if result[0] else None, "error": result[1], "elapsed_ms": result[2]}
+        payload = {
+            "measurement": asdict(result[0]) if result[0] else None,
+            "error": result[1],
+            "elapsed_ms": result[2],
+        }
         tmp.write_text(json.dumps(payload, default=_json_default))
         tmp.replace(path)  # atomic: a reader never sees half a file
 

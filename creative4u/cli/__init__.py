@@ -20,6 +20,12 @@ from creative4u import __version__
 # extras are imported inside the command functions.
 COMMAND_MODULES = [
     "creative4u.cli.screen",
+    "creative4u.cli.eval",
+    "creative4u.cli.data",
+    "creative4u.cli.serve",
+    "creative4u.cli.disgust",
+    "creative4u.cli.train",
+    "creative4u.cli.vllm",
 ]
 
 

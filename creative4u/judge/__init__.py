@@ -2,7 +2,7 @@
 
 >>> from creative4u.judge import JUDGES
 >>> JUDGES.names()
-['feature', 'openai', 'transformers']
+['feature', 'openai', 'random', 'single_feature', 'transformers']
 
 ``get_judge("feature")`` is the built-in, offline judge; VLM backends are imported only when asked for.
 """
@@ -18,6 +18,9 @@ JUDGES: Registry[type[Judge]] = Registry("judge backend")
 JUDGES.register("feature", "creative4u.judge.feature:FeatureJudge")
 JUDGES.register("openai", "creative4u.judge.openai_backend:OpenAIJudge")
 JUDGES.register("transformers", "creative4u.judge.transformers_backend:TransformersJudge")
+# Evaluation baselines (issue 7): a seeded coin flip and "the image with the lower score on one check wins".
+JUDGES.register("random", "creative4u.judge.baselines:RandomJudge")
+JUDGES.register("single_feature", "creative4u.judge.baselines:SingleFeatureJudge")
 
 
 def get_judge(name: str = "feature", **options: Any) -> Judge:

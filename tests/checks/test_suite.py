@@ -80,7 +80,9 @@ def test_disk_cache_survives_process_cache(tmp_path):
     suite = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path)
     first = suite.screen(_img("navy")).reports["test_brightness"]
     MEMORY_CACHE.clear()
-    second = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path).screen(_img("navy")).reports["test_brightness"]
+    second = (
+        CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path).screen(_img("navy")).reports["test_brightness"]
+    )
     assert len(CALLS) == 1 and second.cached and second.score == first.score
     assert list(tmp_path.rglob("*.json")), "cache files written"
 
@@ -106,7 +108,9 @@ def test_profiles_load_and_validate(tmp_path):
     assert "default" in builtin_profiles()
     assert load_profile("default").checks
     child = tmp_path / "shop.yaml"
-    child.write_text("name: shop\nextends: default\nchecks:\n  sharpness: {threshold: 0.7}\n  border: {enabled: false}\n")
+    child.write_text(
+        "name: shop\nextends: default\nchecks:\n  sharpness: {threshold: 0.7}\n  border: {enabled: false}\n"
+    )
     prof = load_profile(child)
     assert prof.checks["sharpness"].threshold == 0.7 and prof.checks["sharpness"].veto
     assert "border" not in prof.enabled() and "exposure" in prof.enabled()

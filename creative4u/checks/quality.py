@@ -1,0 +1,486 @@
+"""The seven classic quality checks, each measuring on the image's shared, cached downscaled arrays.
+
+>>> from PIL import Image
+>>> from creative4u.images import LoadedImage
+>>> flat = LoadedImage.from_pil(Image.new("RGB", (96, 64), (120, 120, 120)))
+>>> m = Contrast().measure(flat); round(m.score, 2), m.values["spread"]
+(1.0, 0.0)
+
+Every score is the strength of evidence for the check's rejection reason, mapped smoothly (a logistic curve) so
+that 0.5 sits at the decision point calibrated on held-out real photos (``benchmarks/eval_quality_checks.py``);
+profiles then move the threshold. Scales are fixed so that numbers mean the same on every image: noise, JPEG
+blocking and upscaling read the luma at <= 1024 px (``DETAIL_SIDE``), edge blur reads it at <= 512 px
+(``SHARP_SIDE``, a feed tile's size: a large image is judged as it is shown), tone, colour and the border search read
+<= 256 px. The smaller arrays are area-averaged from the image's cached <= 1024 px arrays (one cheap resize instead
+of another decode-size resample), and intermediates two checks need (noise level, tone percentiles) are computed
+once per image and kept in the image's cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from creative4u.checks.base import Check, Evidence, Measurement, heatmap_evidence
+from creative4u.checks.quality_measures import (
+    SIDES,
+    block_mean,
+    blockiness,
+    detail_energy_ratio,
+    edge_blur,
+    edge_sharpness,
+    focus_map,
+    hasler_susstrunk,
+    line_profile,
+    noise_level,
+    resampling_peak,
+    scan_band,
+    side_view,
+)
+from creative4u.images import LoadedImage
+
+__all__ = [
+    "Border", "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
+    "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk", "line_profile", "logistic",
+    "luma", "noise_level", "resampling_peak", "scan_band", "shared", "tone_stats",
+]
+
+DETAIL_SIDE = 1024
+SHARP_SIDE = 512
+TONE_SIDE = 256
+BORDER_SIDE = 256
+
+
+def logistic(x: float, centre: float, width: float) -> float:
+    """A smooth step: 0.5 at ``centre``, ~0.73 one ``width`` above it (a negative width makes it decreasing).
+
+    >>> logistic(3.0, 3.0, 1.0), round(logistic(4.0, 3.0, 1.0), 2), round(logistic(4.0, 3.0, -1.0), 2)
+    (0.5, 0.73, 0.27)
+    """
+    z = (x - centre) / width
+    return float(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
+
+
+def shared(img: LoadedImage, key: str, compute: Callable[[], Any]) -> Any:
+    """Compute an intermediate once per image (e.g. the noise level that sharpness and noise both need).
+
+    >>> from PIL import Image
+    >>> img = LoadedImage.from_pil(Image.new("RGB", (4, 4)))
+    >>> shared(img, "answer", lambda: 42), shared(img, "answer", lambda: 0)
+    (42, 42)
+    """
+    cache_key = ("quality", key)
+    if cache_key not in img._cache:  # the image's own cache lives exactly as long as the image
+        img._cache[cache_key] = compute()
+    return img._cache[cache_key]
+
+
+def _area_resize(arr: np.ndarray, side: int) -> np.ndarray:
+    scale = side / max(arr.shape[:2])
+    size = (max(1, round(arr.shape[1] * scale)), max(1, round(arr.shape[0] * scale)))
+    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+
+
+def luma(img: LoadedImage, side: int) -> np.ndarray:
+    """Float32 luma at <= ``side`` px, area-averaged from the shared <= 1024 px luma.
+
+    >>> from PIL import Image
+    >>> luma(LoadedImage.from_pil(Image.new("RGB", (2000, 1000), "white")), 256).shape
+    (128, 256)
+    """
+    full = img.gray(DETAIL_SIDE)
+    if max(full.shape) <= side:
+        return full
+    return shared(img, f"luma{side}", lambda: _area_resize(full, side))
+
+
+def colour(img: LoadedImage, side: int) -> np.ndarray:
+    """Uint8 RGB at <= ``side`` px, area-averaged from the shared <= 1024 px RGB array.
+
+    >>> from PIL import Image
+    >>> colour(LoadedImage.from_pil(Image.new("RGB", (300, 600), "red")), 256)[0, 0].tolist()
+    [255, 0, 0]
+    """
+    full = img.rgb(DETAIL_SIDE)
+    if max(full.shape[:2]) <= side:
+        return full
+    return shared(img, f"rgb{side}", lambda: _area_resize(full, side))
+
+
+def tone_stats(img: LoadedImage) -> dict[str, float]:
+    """Luma percentiles at the tone scale, shared by exposure, contrast and the sharpness edge threshold.
+
+    >>> from PIL import Image
+    >>> tone_stats(LoadedImage.from_pil(Image.new("RGB", (8, 8), (50, 50, 50))))["p99"]
+    50.0
+    """
+
+    def compute() -> dict[str, float]:
+        y = luma(img, TONE_SIDE)
+        pct = np.percentile(y, [1, 2, 5, 25, 50, 75, 95, 98, 99])
+        out = {f"p{p}": round(float(v), 2) for p, v in zip((1, 2, 5, 25, 50, 75, 95, 98, 99), pct, strict=True)}
+        return out | {"mean": float(y.mean()), "std": float(y.std())}
+
+    return shared(img, "tone", compute)
+
+
+# --------------------------------------------------------------------------------------------------------- noise
+def native_luma_crop(img: LoadedImage, side: int = 512) -> np.ndarray:
+    """Luma of the top-left crop at the file's own resolution: a JPEG grid is only visible before any resize.
+
+    >>> from PIL import Image
+    >>> native_luma_crop(LoadedImage.from_pil(Image.new("RGB", (40, 30))), 16).shape
+    (16, 16)
+    """
+    w, h = img.size
+    if max(w, h) <= DETAIL_SIDE:
+        return img.gray(DETAIL_SIDE)[:side, :side]  # already the native pixels
+    rgb = np.asarray(img.image.crop((0, 0, min(side, w), min(side, h))), dtype=np.float32)
+    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def image_noise(img: LoadedImage) -> float:
+    """The noise level of ``img`` at the detail scale, shared by the noise and sharpness checks."""
+    return shared(img, "noise", lambda: noise_level(img.gray(DETAIL_SIDE)))
+
+
+class Noise(Check):
+    """Sensor-like noise or grain (Immerkaer's estimator in flat tiles) and heavy JPEG blocking.
+
+    >>> from PIL import Image
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = np.clip(128 + rng.normal(0, 25, (128, 128, 3)), 0, 255).astype(np.uint8)
+    >>> Noise().measure(LoadedImage.from_pil(Image.fromarray(noisy))).score > 0.9
+    True
+    """
+
+    name = "noise"
+    description = "Noise, grain and compression artefacts: noise std in flat regions and JPEG 8x8 blocking."
+    version = "2"
+    NOISE_CENTRE, NOISE_WIDTH = 4.5, 0.5  # grey levels at <= 1024 px; clean photos read 0.2-3.6
+    BLOCK_CENTRE, BLOCK_WIDTH = 1.62, 0.05  # grid ratio; q92 JPEGs read <= 1.6, q <= 22 read >= 1.5 (mostly > 1.7)
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        sigma, grid = image_noise(img), blockiness(native_luma_crop(img))
+        s_noise = logistic(sigma, self.NOISE_CENTRE, self.NOISE_WIDTH)
+        s_block = logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH)
+        score = max(s_noise, s_block)
+        values = {"noise_sigma": round(sigma, 3), "blockiness": round(grid, 3), "noise_score": round(s_noise, 4),
+                  "blocking_score": round(s_block, 4)}
+        if s_block > s_noise:
+            state = "compression artefacts" if score >= 0.5 else "no visible compression artefacts"
+            summary = f"{state}: JPEG 8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.1:.1f})"
+        else:
+            state = "noisy" if score >= 0.5 else "clean"
+            summary = f"{state}: noise {sigma:.1f} grey levels in flat areas (normal <= {self.NOISE_CENTRE - 1:.1f})"
+        return Measurement(score=score, values=values, summary=summary)
+
+
+# ----------------------------------------------------------------------------------------------------- sharpness
+class Sharpness(Check):
+    """Blur, defocus and motion blur, read from the sharpest edges of each orientation and normalised for content.
+
+    >>> from PIL import Image, ImageFilter
+    >>> from skimage import data
+    >>> photo = Image.fromarray(data.astronaut())
+    >>> crisp = Sharpness().measure(LoadedImage.from_pil(photo)).score
+    >>> blurred = Sharpness().measure(LoadedImage.from_pil(photo.filter(ImageFilter.GaussianBlur(3)))).score
+    >>> crisp < 0.5 < blurred
+    True
+    """
+
+    name = "sharpness"
+    description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
+    version = "3"
+    SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
+    CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        gray = luma(img, SHARP_SIDE)
+        # Noise was measured at the detail scale; area downscaling by k divides white noise by k.
+        noise = image_noise(img) * max(gray.shape) / max(img.gray(DETAIL_SIDE).shape)
+        tone = tone_stats(img)
+        res = edge_blur(gray, noise, max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"])))
+        sigma = res["sigma"]
+        if not math.isfinite(sigma):
+            return Measurement(score=0.45, values={"blur_sigma_px": None, "edge_sharpness": None, "n_edges": 0},
+                               summary="no distinct edges found: focus cannot be judged")
+        score = logistic(sigma, self.SIGMA_CENTRE, self.SIGMA_WIDTH)
+        sharp = edge_sharpness(sigma)
+        values = {"blur_sigma_px": round(sigma, 3), "edge_sharpness": round(sharp, 4), "n_edges": res["n_edges"],
+                  "blur_by_orientation": {str(45 * k): round(v, 3) for k, v in res["per_orientation"].items()},
+                  "analysis_side": int(max(gray.shape))}
+        per = res["per_orientation"]
+        uneven = len(per) > 1 and sigma > 2 * min(per.values()) + 0.3
+        what = ("motion-blurred" if uneven else "blurred") if score >= 0.5 else "sharp"
+        summary = f"{what}: edge sharpness {sharp:.2f} (normal >= {edge_sharpness(self.SIGMA_CENTRE):.2f})"
+        if uneven and score >= 0.5:
+            worst = max(per, key=per.get)
+            summary += f"; edges across the {45 * worst} degree direction are smeared, the others crisp"
+        heat = focus_map(gray.shape, res["ys"], res["xs"], res["own"])
+        return Measurement(score=score, values=values, summary=summary,
+                           evidence=[heatmap_evidence(heat, "focus map: bright = crisp edges")])
+
+
+# ------------------------------------------------------------------------------------------- framing (shared)
+MIN_BAND_FRAC = 0.012  # a band thinner than 1.2% of the side is a rendering edge, not a frame
+
+
+def _side_strength(band: dict[str, float], side_len: int) -> float:
+    """How much one side looks like part of a frame, 0..1: wide enough, straight inner edge, flat paint."""
+    if band["width"] < max(2, MIN_BAND_FRAC * side_len):
+        return 0.0
+    return float(band["straight"] * (0.6 + 0.4 * band["flat"]))
+
+
+def framing_bands(img: LoadedImage) -> dict[str, Any]:
+    """Uniform bands along each side at the border scale (shared by the border check and exposure).
+
+    Returns per side the band (``scan_band``), its frame strength, and the band width that counts (strength > 0.3,
+    else 0) in pixels of the ``BORDER_SIDE`` array, plus ``box``: the content's (top, bottom, left, right) rows and
+    columns inside those bands.
+
+    >>> from PIL import Image, ImageOps
+    >>> framed = ImageOps.expand(Image.new("RGB", (80, 60), "red"), border=10, fill="white")
+    >>> framing_bands(LoadedImage.from_pil(framed))["box"]
+    (10, 70, 10, 90)
+    """
+
+    def compute() -> dict[str, Any]:
+        rgb = colour(img, BORDER_SIDE)
+        bands = {side: scan_band(side_view(rgb, side)) for side in SIDES}
+        strength = {s: _side_strength(b, rgb.shape[0 if s in ("top", "bottom") else 1]) for s, b in bands.items()}
+        width = {s: bands[s]["width"] if strength[s] > 0.3 else 0 for s in SIDES}
+        h, w = rgb.shape[:2]
+        top, bottom = width["top"], max(width["top"] + 1, h - width["bottom"])
+        left, right = width["left"], max(width["left"] + 1, w - width["right"])
+        return {"bands": bands, "strength": strength, "width": width, "box": (top, bottom, left, right),
+                "shape": (h, w)}
+
+    return shared(img, "bands", compute)
+
+
+# ------------------------------------------------------------------------------------------------------ exposure
+class Exposure(Check):
+    """Under- or over-exposure: how far the brightest tones sit below white, and how much of the picture is blown out
+    with its highlights washed to colourless white.
+
+    >>> from PIL import Image
+    >>> Exposure().measure(LoadedImage.from_pil(Image.new("RGB", (64, 64), (12, 12, 12)))).score > 0.9
+    True
+    """
+
+    name = "exposure"
+    description = "Under/over-exposure: brightest-1% level, blown-highlight share and highlight colour, mean luma."
+    version = "4"
+    UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
+    OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        # Judge the picture, not its plain canvas: a white product background or a frame is not blown highlights.
+        top_row, bottom_row, left, right = framing_bands(img)["box"]
+        rgb = colour(img, BORDER_SIDE)[top_row:bottom_row, left:right]
+        y = luma(img, BORDER_SIDE)[top_row:bottom_row, left:right]
+        p1, p5, p50, p95, p99 = (float(v) for v in np.percentile(y, [1, 5, 50, 95, 99]))
+        mean = float(y.mean())
+        peak = rgb.max(axis=2)
+        blown = float((peak >= 245).mean())  # any channel at the ceiling: detail and colour there are gone
+        bright = y >= np.percentile(y, 90)
+        sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
+        highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
+        under_ev = math.log2(230.0 / max(p99, 1.0))
+        # Pushing exposure clips channels and drains colour from the highlights (linear-light gain).
+        over_logit = 12.7 * blown - 3.8 * highlight_sat - 3.2
+        s_under = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
+        s_over = logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
+        score = max(s_under, s_over)
+        values = {"mean_luma": round(mean, 2), "p1": round(p1, 2), "p5": round(p5, 2), "p50": round(p50, 2),
+                  "p95": round(p95, 2), "p99": round(p99, 2), "blown_fraction": round(blown, 4),
+                  "highlight_saturation": round(highlight_sat, 4), "under_ev": round(under_ev, 3),
+                  "over_logit": round(over_logit, 3), "under_score": round(s_under, 4), "over_score": round(s_over, 4),
+                  "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
+        if s_under >= s_over:
+            state = "underexposed" if score >= 0.5 else "exposure fine"
+            summary = f"{state}: the brightest 1% only reach {p99:.0f}/255 (normal >= 158), mean luma {mean:.0f}"
+        else:
+            state = "overexposed" if score >= 0.5 else "exposure fine"
+            summary = (f"{state}: {blown:.0%} of pixels blown to the ceiling, highlight colour "
+                       f"{highlight_sat:.2f} (mean luma {mean:.0f})")
+        return Measurement(score=score, values=values, summary=summary)
+
+
+# ------------------------------------------------------------------------------------------------------ contrast
+class Contrast(Check):
+    """Flat, hazy or washed-out images: the 2nd-98th percentile luma spread, with RMS contrast reported.
+
+    >>> from PIL import Image
+    >>> Contrast().measure(LoadedImage.from_pil(Image.new("RGB", (64, 64), "gray"))).score > 0.9
+    True
+    """
+
+    name = "contrast"
+    description = "Low contrast: luma spread between the 2nd and 98th percentiles, and RMS contrast."
+    version = "2"
+    SPREAD_CENTRE, SPREAD_WIDTH = 0.33, -0.03  # share of the 0-255 range; clean photos span >= 0.36 (95%)
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        tone = tone_stats(img)
+        spread = (tone["p98"] - tone["p2"]) / 255.0
+        score = logistic(spread, self.SPREAD_CENTRE, self.SPREAD_WIDTH)
+        values = {"spread": round(spread, 4), "rms_contrast": round(tone["std"] / 255.0, 4), "p2": tone["p2"],
+                  "p98": tone["p98"]}
+        state = "low contrast" if score >= 0.5 else "contrast fine"
+        summary = f"{state}: tones span {spread:.0%} of the range (normal >= {self.SPREAD_CENTRE:.0%})"
+        return Measurement(score=score, values=values, summary=summary)
+
+
+# ------------------------------------------------------------------------------------------------- colourfulness
+class Colourfulness(Check):
+    """Dull, grey-looking creatives (Hasler-Suesstrunk colourfulness).
+
+    >>> from PIL import Image
+    >>> Colourfulness().measure(LoadedImage.from_pil(Image.new("RGB", (32, 32), "gray"))).score > 0.9
+    True
+    """
+
+    name = "colourfulness"
+    description = "Dull colours: Hasler-Suesstrunk colourfulness M (0 grey, 33 moderate, 82+ highly colourful)."
+    version = "2"
+    M_CENTRE, M_WIDTH = 9.0, -1.5  # clean colour photos read >= 10.5
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        m = hasler_susstrunk(colour(img, TONE_SIDE))
+        score = logistic(m, self.M_CENTRE, self.M_WIDTH)
+        word = next(w for t, w in ((82, "highly"), (59, "quite"), (33, "moderately"), (15, "slightly"), (-1, "not"))
+                    if m > t)
+        state = "dull colours" if score >= 0.5 else "colours fine"
+        summary = f"{state}: colourfulness {m:.0f} ({word} colourful; normal >= {self.M_CENTRE:.0f})"
+        return Measurement(score=score, values={"colourfulness": round(m, 3)}, summary=summary)
+
+
+# ---------------------------------------------------------------------------------------------------- resolution
+class Resolution(Check):
+    """Too few pixels, an extreme aspect ratio, or a small image enlarged to look big (little fine detail, periodic
+    interpolation traces).
+
+    >>> from PIL import Image
+    >>> Resolution().measure(LoadedImage.from_pil(Image.new("RGB", (120, 90)))).score > 0.9
+    True
+    """
+
+    name = "resolution"
+    description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
+    version = "2"
+    MIN_SIDE, SIDE_WIDTH = 320.0, -0.12  # px on the short side, on a log2 scale
+    MAX_ASPECT, ASPECT_WIDTH = 3.0, 0.25
+    DETAIL_CENTRE, DETAIL_WIDTH = 0.22, -0.1  # finest-octave energy ratio, on a log2 scale
+    PEAK_CENTRE, PEAK_WIDTH = 16.0, 1.5  # resampling-peak strength (spectral peak over median)
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        w, h = img.size
+        short, aspect = min(w, h), max(w, h) / max(1, min(w, h))
+        gray = img.gray(DETAIL_SIDE)
+        detail = detail_energy_ratio(gray) if min(gray.shape) >= 16 else 1.0
+        # The interpolation trace survives only at the file's own pixels.
+        trace = resampling_peak(gray) if max(w, h) <= DETAIL_SIDE else {"peak": 0.0, "period": 1.0}
+        s_pixels = logistic(math.log2(max(short, 1)), math.log2(self.MIN_SIDE), self.SIDE_WIDTH)
+        s_aspect = logistic(aspect, self.MAX_ASPECT, self.ASPECT_WIDTH)
+        s_detail = logistic(math.log2(max(detail, 1e-4)), math.log2(self.DETAIL_CENTRE), self.DETAIL_WIDTH)
+        s_trace = logistic(trace["peak"], self.PEAK_CENTRE, self.PEAK_WIDTH)
+        score = max(s_pixels, s_aspect, s_detail, s_trace)
+        values = {"width": w, "height": h, "megapixels": round(w * h / 1e6, 3), "aspect": round(aspect, 3),
+                  "detail_energy_ratio": round(detail, 4), "resampling_peak": round(trace["peak"], 2),
+                  "resampling_period": round(trace["period"], 2), "pixels_score": round(s_pixels, 4),
+                  "aspect_score": round(s_aspect, 4), "detail_score": round(s_detail, 4),
+                  "trace_score": round(s_trace, 4)}
+        return Measurement(score=score, values=values, summary=self._summary(values))
+
+    def _summary(self, v: dict[str, Any]) -> str:
+        parts = []
+        if v["pixels_score"] >= 0.5:
+            parts.append(f"too small: {v['width']}x{v['height']} px (short side normal >= {self.MIN_SIDE:.0f})")
+        if v["aspect_score"] >= 0.5:
+            parts.append(f"extreme aspect ratio {v['aspect']:.1f}:1 (normal <= {self.MAX_ASPECT:.0f}:1)")
+        if v["detail_score"] >= 0.5:
+            parts.append(f"little fine detail, as in an enlarged small image: finest-scale energy "
+                         f"{v['detail_energy_ratio']:.2f} (normal >= {self.DETAIL_CENTRE:.2f})")
+        if v["trace_score"] >= 0.5:
+            parts.append(f"interpolation pattern repeating every {v['resampling_period']:.1f} px: upscaled")
+        if not parts:
+            return f"resolution fine: {v['width']}x{v['height']} px, aspect {v['aspect']:.2f}:1, full detail"
+        return "; ".join(parts)
+
+
+# -------------------------------------------------------------------------------------------------------- border
+class Border(Check):
+    """Frames, letterbox bars and pasted borders: uniform bands along the sides with straight inner edges.
+
+    Bands are found on the colour-quantised image scanning inward from each side; straight full-length edges
+    parallel to the sides (inset frame lines) on the Haar detail profile of rows and columns. A uniform band on one
+    side only (fog, a clear sky, a studio wall) stays below the decision point; straight-edged bands on two or more
+    sides do not.
+
+    >>> from PIL import Image, ImageOps
+    >>> from skimage import data
+    >>> photo = Image.fromarray(data.coffee()).resize((300, 200))
+    >>> framed = ImageOps.expand(photo, border=20, fill=(255, 255, 255))
+    >>> border = Border()
+    >>> border.measure(LoadedImage.from_pil(framed)).score > 0.5 > border.measure(LoadedImage.from_pil(photo)).score
+    True
+    """
+
+    name = "border"
+    description = "Borders and frames: uniform bands with straight inner edges on the sides (widths as evidence)."
+    version = "4"
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        framing = framing_bands(img)
+        strength, shape = framing["strength"], framing["shape"]
+        scale = img.size[0] / shape[1]
+        lines = self._inset_lines(luma(img, BORDER_SIDE))
+        ranked = sorted(strength.values(), reverse=True)
+        # Two framed sides make a frame; a single side, however clean, stays below the decision point (0.45).
+        frame = 0.45 * ranked[0] + 0.45 * ranked[1] + 0.2 * ranked[2]
+        score = logistic(max(frame, 0.8 * lines), 0.5, 0.08)
+        widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
+        values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
+        values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
+        values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
+                   "inset_line_strength": round(lines, 3)}
+        values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
+        evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
+                             "uniform bands along the sides (px)")]
+        return Measurement(score=score, values=values, evidence=evidence, summary=self._summary(widths, score, lines))
+
+    @staticmethod
+    def _inset_lines(gray: np.ndarray) -> float:
+        """Strength of full-length straight lines near *both* opposite sides (within the outer fifth)."""
+        best = 0.0
+        for arr in (gray, gray.T):
+            prof = line_profile(arr)
+            outer = max(3, len(prof) // 5)
+            best = max(best, min(float(prof[1:outer].max()), float(prof[-outer:-1].max())))
+        return best
+
+    @staticmethod
+    def _content_box(widths: dict[str, float], shape: tuple[int, ...]) -> dict[str, float]:
+        """Where the content sits inside the framing bands (layout features: share of the canvas, off-centre)."""
+        h, w = shape[0], shape[1]
+        cw = max(1.0, w - widths["left"] - widths["right"])
+        ch = max(1.0, h - widths["top"] - widths["bottom"])
+        return {"content_area_frac": round(cw * ch / (w * h), 4),
+                "content_offset_x": round((widths["left"] + cw / 2) / w - 0.5, 4),
+                "content_offset_y": round((widths["top"] + ch / 2) / h - 0.5, 4)}
+
+    @staticmethod
+    def _summary(widths: dict[str, int], score: float, lines: float) -> str:
+        sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
+        if score < 0.5:
+            return "no border" + (f": a plain band on one side only ({', '.join(sides)})" if sides else "")
+        if sides:
+            return f"border or frame: uniform bands with straight inner edges ({', '.join(sides)})"
+        return f"inset frame: straight lines run the full length near opposite sides (strength {lines:.2f})"

@@ -1,0 +1,347 @@
+"""Train and evaluate the feature judge on CreativePair sets built from real photos.
+
+>>> cfg = TrainConfig(pairs_dir="/tmp/pairs", per_photo=1)
+>>> cfg.screen_cache, cfg.per_photo
+(PosixPath('/tmp/pairs/screens'), 1)
+
+Steps (``python scripts/train_feature_judge.py``): build (or reuse) pairs with
+:func:`creative4u.data.build_pairs.build_pairs` (whole photos held out for test), screen every image with the
+default profile's settings for the checks the features read (cached on disk by content hash), fit logistic
+regression on feature differences of the *train* pairs in both orders (regularisation chosen by cross-validation
+grouped by photo), then evaluate on the held-out photos' pairs in both orders: accuracy per category (ties count
+as wrong), overall accuracy, position consistency, and the checks' own detection rates (recall on each
+degradation, false flags on clean creatives). Writes the weights JSON and a JSON summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from creative4u.features import FEATURES, feature_profile, features_from_screen
+
+# Which checks should catch each degradation (a category counts as caught when any of them flags the image).
+CATEGORY_CHECKS: dict[str, tuple[str, ...]] = {
+    "blur": ("sharpness", "resolution"), "defocus": ("sharpness", "resolution"),
+    "motion_blur": ("sharpness", "resolution"), "low_resolution": ("sharpness", "resolution"),
+    "underexposed": ("exposure",), "overexposed": ("exposure",), "low_contrast": ("contrast",),
+    "noise": ("noise",), "jpeg": ("noise",), "border": ("border",), "text_overlay": ("text",),
+    "off_centre": (), "tiny_product": (),
+}
+QUALITY_CHECKS = ("sharpness", "exposure", "contrast", "noise", "resolution", "colourfulness", "border")
+# Features without a "more is worse" direction (their weight may take either sign).
+SIGN_FREE = frozenset({"text.missing"})
+
+
+@dataclass
+class TrainConfig:
+    """Where the pairs come from, how images are screened, and where the results go."""
+
+    pairs_dir: str | Path = Path.home() / ".cache" / "creative4u" / "pairs" / "feature-judge-v1"
+    sources: tuple[str, ...] = ("skimage", "debian")
+    per_photo: int = 4
+    size: int = 512
+    seed: int = 0
+    holdout: float = 0.25
+    workers: int = 1
+    profile: str = "default"
+    cache_dir: str | Path | None = None  # screen cache; default: <pairs_dir>/screens
+    weights_out: str | Path | None = None  # default: the packaged weights file
+    summary_out: str | Path | None = None
+    c_grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
+    version: str = "1"
+    rebuild: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pairs_dir = Path(self.pairs_dir).expanduser()
+
+    @property
+    def screen_cache(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else Path(self.pairs_dir) / "screens"
+
+
+# ------------------------------------------------------------------------------------------------- data
+def ensure_pairs(cfg: TrainConfig) -> dict[str, Any]:
+    """Build the pair sets once; reuse them when a manifest with the same settings exists."""
+    from creative4u.data.build_pairs import build_check_labels, build_pairs
+    from creative4u.data.photos import list_photos
+
+    manifest_path = Path(cfg.pairs_dir) / "manifest.json"
+    want = {"seed": cfg.seed, "size": [cfg.size, cfg.size], "per_photo": cfg.per_photo,
+            "holdout_fraction": cfg.holdout}
+    if manifest_path.is_file() and not cfg.rebuild:
+        manifest = json.loads(manifest_path.read_text())
+        if all(manifest.get(k) == v for k, v in want.items()) and (Path(cfg.pairs_dir) / "labels.jsonl").is_file():
+            return manifest
+    manifest = build_pairs(cfg.pairs_dir, list_photos(cfg.sources), per_photo=cfg.per_photo, seed=cfg.seed,
+                           size=cfg.size, holdout_fraction=cfg.holdout, workers=cfg.workers)
+    build_check_labels(cfg.pairs_dir)
+    return manifest
+
+
+def _screen_chunk(job: tuple[list[str], Any, str]) -> int:
+    """Worker: screen images so that their reports land in the disk cache."""
+    from creative4u.checks.suite import CheckSuite
+    from creative4u.images import load_image
+
+    paths, profile, cache = job
+    suite = CheckSuite(profile, cache_dir=cache)
+    for path in paths:
+        suite.screen(load_image(path))
+    return len(paths)
+
+
+def screen_images(paths: Sequence[str], profile: Any, cache_dir: Path, workers: int = 1) -> dict[str, Any]:
+    """``{path: ImageScreen}`` for every image; workers fill the disk cache, then one pass reads it back."""
+    from creative4u.checks.suite import CheckSuite
+    from creative4u.images import load_image
+
+    unique = sorted(set(paths))
+    if workers > 1 and len(unique) > workers:
+        chunks = [unique[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_screen_chunk, [(c, profile, str(cache_dir)) for c in chunks]))
+    suite = CheckSuite(profile, cache_dir=cache_dir)
+    return {p: suite.screen(load_image(p)) for p in unique}
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_split(pairs_dir: Path, split: str) -> list[dict[str, Any]]:
+    """Pairs of one split with absolute image paths and their photo id (for grouped cross-validation)."""
+    meta = {r["id"]: r for r in _read_jsonl(pairs_dir / "meta.jsonl")}
+    rows = _read_jsonl(pairs_dir / f"{split}.jsonl")
+    for r in rows:
+        r["image_a"], r["image_b"] = str(pairs_dir / r["image_a"]), str(pairs_dir / r["image_b"])
+        r["photo_id"] = meta.get(r["id"], {}).get("photo_id", r["id"])
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------- model
+def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float, upper: np.ndarray) -> np.ndarray:
+    """L2-regularised logistic regression without intercept, each weight bounded above by ``upper`` (L-BFGS-B)."""
+    from scipy.optimize import minimize
+
+    sign = 2.0 * y - 1.0
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        m = sign * (x @ w)
+        p = 0.5 * (1.0 + np.tanh(-0.5 * m))  # = sigmoid(-m), stable for large |m|
+        value = float(np.logaddexp(0.0, -m).sum() + 0.5 * (w @ w) / c)
+        return value, -(x.T @ (sign * p)) + w / c
+
+    bounds = [(None, None if not np.isfinite(u) else float(u)) for u in upper]
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray, c_grid: Sequence[float],
+              version: str = "1") -> tuple[Any, dict[str, Any]]:
+    """Logistic regression without intercept on standardised differences, both orders; C by grouped CV.
+
+    Every feature is oriented so that more means worse, so each weight is constrained to be <= 0: more of a defect
+    can never count in an image's favour (which also keeps each explanation's direction truthful).
+
+    >>> rng = np.random.default_rng(0)
+    >>> xa, xb = rng.normal(size=(40, len(FEATURES))), rng.normal(size=(40, len(FEATURES)))
+    >>> y = (xa[:, 0] < xb[:, 0]).astype(int)
+    >>> model, info = fit_model(xa, xb, y, np.arange(40) % 4, [1.0])
+    >>> model.weights[0] < 0 and max(model.weights) <= 0 and info["cv_accuracy"] > 0.7
+    True
+    """
+    from sklearn.model_selection import GroupKFold
+
+    from creative4u.judge.feature import FeatureModel
+
+    both = np.vstack([xa, xb])
+    mean, std = both.mean(axis=0), both.std(axis=0)
+    std = np.where(std > 1e-9, std, 1.0)
+    d = (xa - mean) / std - (xb - mean) / std
+    x_sym, y_sym, g_sym = np.vstack([d, -d]), np.concatenate([y, 1 - y]), np.concatenate([groups, groups])
+    upper = np.array([np.inf if f in SIGN_FREE else 0.0 for f in FEATURES])
+    cv_scores = {}
+    n_splits = min(5, len(np.unique(groups)))
+    for c in c_grid:
+        accs = []
+        for tr, te in GroupKFold(n_splits=n_splits).split(x_sym, y_sym, g_sym):
+            w = _fit_logistic(x_sym[tr], y_sym[tr], c, upper)
+            accs.append(float(((x_sym[te] @ w > 0) == (y_sym[te] == 1)).mean()))
+        cv_scores[c] = float(np.mean(accs))
+    best_c = max(cv_scores, key=lambda c: (cv_scores[c], -c))  # ties go to the stronger regularisation
+    w = _fit_logistic(x_sym, y_sym, best_c, upper)
+    model = FeatureModel(list(FEATURES), [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std],
+                         [round(float(v), 6) + 0.0 for v in w], version=version)
+    return model, {"C": best_c, "cv_accuracy": round(cv_scores[best_c], 4),
+                   "cv_by_C": {str(k): round(v, 4) for k, v in cv_scores.items()}}
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+def evaluate_judge(judge: Any, pairs: Sequence[dict[str, Any]], screens: dict[str, Any]) -> dict[str, Any]:
+    """Judge every pair in both orders: accuracy per category (ties wrong), overall, and position consistency."""
+    from PIL import Image
+
+    from creative4u.images import LoadedImage
+    from creative4u.judge.base import PairInput
+
+    stub = LoadedImage.from_pil(Image.new("RGB", (1, 1)))  # the judge reads the screens, never these pixels
+    fwd = [PairInput(stub, stub, screens[p["image_a"]], screens[p["image_b"]]) for p in pairs]
+    start = time.perf_counter()
+    v_fwd = judge.judge_pairs(fwd)
+    v_rev = judge.judge_pairs([p.swapped() for p in fwd])
+    seconds = time.perf_counter() - start
+    by_cat: dict[str, list[float]] = defaultdict(list)
+    consistent, ties = 0, 0
+    for pair, a, b in zip(pairs, v_fwd, v_rev, strict=True):
+        truth_rev = {"A": "B", "B": "A"}[pair["label"]]
+        by_cat[pair.get("category", "")].extend([a.winner == pair["label"], b.winner == truth_rev])
+        consistent += a.winner == {"A": "B", "B": "A", "tie": "tie"}[b.winner]
+        ties += (a.winner == "tie") + (b.winner == "tie")
+    n = 2 * len(pairs)
+    return {
+        "pairs": len(pairs), "judgements": n,
+        "accuracy": round(float(np.mean([x for v in by_cat.values() for x in v])), 4),
+        "per_category": {c: {"accuracy": round(float(np.mean(v)), 4), "judgements": len(v)}
+                         for c, v in sorted(by_cat.items())},
+        "position_consistency": round(consistent / max(1, len(pairs)), 4), "ties": ties,
+        "pairs_per_second": round(n / max(seconds, 1e-9), 1),
+    }
+
+
+def evaluate_checks(labels: Sequence[dict[str, Any]], screens: dict[str, Any]) -> dict[str, Any]:
+    """Per category: each check's flag rate, and the recall of the checks meant to catch it; clean: false flags."""
+    rates: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    caught: dict[str, list[bool]] = defaultdict(list)
+    for row in labels:
+        cat = row["flags"][0] if row["flags"] else "clean"
+        reports = screens[row["image"]].reports
+        for name, rep in reports.items():
+            rates[cat][name].append(bool(rep.flagged))
+        quality_any = any(reports[c].flagged for c in QUALITY_CHECKS if c in reports)
+        rates[cat]["any_quality"].append(quality_any)
+        if cat != "clean" and CATEGORY_CHECKS.get(cat):
+            caught[cat].append(any(reports[c].flagged for c in CATEGORY_CHECKS[cat] if c in reports))
+    out: dict[str, Any] = {"flag_rate": {c: {k: round(float(np.mean(v)), 4) for k, v in sorted(d.items())}
+                                         for c, d in sorted(rates.items())},
+                           "images": dict(sorted(Counter(r["flags"][0] if r["flags"] else "clean"
+                                                         for r in labels).items()))}
+    out["recall"] = {c: {"checks": list(CATEGORY_CHECKS[c]), "recall": round(float(np.mean(v)), 4)}
+                     for c, v in sorted(caught.items())}
+    out["false_flags_on_clean"] = out["flag_rate"].get("clean", {})
+    return out
+
+
+def _labels(pairs_dir: Path, split: str) -> list[dict[str, Any]]:
+    path = pairs_dir / f"labels_{split}.jsonl"
+    rows = _read_jsonl(path) if path.is_file() else []
+    return [{**r, "image": str(pairs_dir / r["image"])} for r in rows]
+
+
+# ------------------------------------------------------------------------------------------------ the recipe
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Build/reuse pairs, screen, fit on train photos, evaluate on held-out photos; write weights and summary."""
+    from creative4u.judge.feature import DEFAULT_WEIGHTS, FeatureJudge
+
+    t0 = time.perf_counter()
+    manifest = ensure_pairs(cfg)
+    pairs_dir = Path(cfg.pairs_dir)
+    train_pairs, test_pairs = load_split(pairs_dir, "train"), load_split(pairs_dir, "test")
+    labels = {s: _labels(pairs_dir, s) for s in ("train", "test")}
+    paths = [p[k] for p in train_pairs + test_pairs for k in ("image_a", "image_b")]
+    paths += [r["image"] for rows in labels.values() for r in rows]
+    t1 = time.perf_counter()
+    screens = screen_images(paths, feature_profile(cfg.profile), cfg.screen_cache, cfg.workers)
+    t2 = time.perf_counter()
+    feats = {p: features_from_screen(s) for p, s in screens.items()}
+    xa = np.vstack([feats[p["image_a"]] for p in train_pairs])
+    xb = np.vstack([feats[p["image_b"]] for p in train_pairs])
+    y = np.array([p["label"] == "A" for p in train_pairs], dtype=int)
+    groups = np.unique([p["photo_id"] for p in train_pairs], return_inverse=True)[1]
+    model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version)
+    model.training = {
+        "pairs_dir": str(pairs_dir), "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
+        "train_photos": len(manifest["splits"]["train"]["photos"]),
+        "test_photos": len(manifest["splits"]["test"]["photos"]),
+        "categories": dict(sorted(Counter(p["category"] for p in train_pairs).items())),
+        "builder": {k: manifest.get(k) for k in ("seed", "size", "per_photo", "holdout_fraction", "jpeg_quality")},
+        "profile": cfg.profile, **fit_info,
+    }
+    weights_out = Path(cfg.weights_out) if cfg.weights_out else DEFAULT_WEIGHTS
+    model.save(weights_out)
+    judge = FeatureJudge(weights=weights_out)
+    summary = {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "model": {"weights": str(weights_out), **{k: v for k, v in fit_info.items()},
+                  "coefficients": dict(zip(model.features, model.weights, strict=True))},
+        "judge_test": evaluate_judge(judge, test_pairs, screens),
+        "judge_train": evaluate_judge(judge, train_pairs, screens),
+        "checks_test": evaluate_checks(labels["test"], screens),
+        "checks_train": evaluate_checks(labels["train"], screens),
+        "seconds": {"build": round(t1 - t0, 1), "screen": round(t2 - t1, 1),
+                    "fit_eval": round(time.perf_counter() - t2, 1)},
+    }
+    model.training["test_accuracy"] = summary["judge_test"]["accuracy"]
+    model.training["test_per_category"] = {c: v["accuracy"] for c, v in summary["judge_test"]["per_category"].items()}
+    model.save(weights_out)
+    if cfg.summary_out:
+        Path(cfg.summary_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(cfg.summary_out).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def format_report(summary: dict[str, Any]) -> str:
+    """A short human-readable table of the summary (per-category judge accuracy, check recall and false flags)."""
+    jt, ck = summary["judge_test"], summary["checks_test"]
+    lines = [f"feature judge on held-out photos: accuracy {jt['accuracy']:.1%} over {jt['judgements']} judgements, "
+             f"position consistency {jt['position_consistency']:.1%}, ties {jt['ties']}",
+             f"{'category':16s} {'judge acc':>9s} {'check recall':>12s}  checks"]
+    for cat, v in jt["per_category"].items():
+        rec = ck["recall"].get(cat)
+        rtxt = f"{rec['recall']:12.1%}  {'/'.join(rec['checks'])}" if rec else f"{'-':>12s}"
+        lines.append(f"{cat:16s} {v['accuracy']:9.1%} {rtxt}")
+    clean = ck["false_flags_on_clean"]
+    lines.append("false flags on clean: " + ", ".join(f"{k} {v:.1%}" for k, v in clean.items()))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m creative4u.judge.train_feature [--pairs-dir DIR] [--workers 2] [--summary-out FILE]``."""
+    import argparse
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description="Train the feature judge on pairs built from real photos.")
+    parser.add_argument("--pairs-dir", default=str(defaults.pairs_dir))
+    parser.add_argument("--sources", default=",".join(defaults.sources))
+    parser.add_argument("--per-photo", type=int, default=defaults.per_photo)
+    parser.add_argument("--size", type=int, default=defaults.size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--holdout", type=float, default=defaults.holdout)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--profile", default=defaults.profile)
+    parser.add_argument("--cache-dir", default=None, help="screen cache (default: <pairs-dir>/screens)")
+    parser.add_argument("--weights-out", default=None, help="default: the packaged feature_judge.json")
+    parser.add_argument("--summary-out", default=None)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the pairs even if a manifest matches")
+    args = parser.parse_args(argv)
+    cfg = TrainConfig(pairs_dir=args.pairs_dir, sources=tuple(s for s in args.sources.split(",") if s),
+                      per_photo=args.per_photo, size=args.size, seed=args.seed, holdout=args.holdout,
+                      workers=args.workers, profile=args.profile, cache_dir=args.cache_dir,
+                      weights_out=args.weights_out, summary_out=args.summary_out, rebuild=args.rebuild)
+    summary = train(cfg)
+    print(format_report(summary))
+    print(json.dumps({"judge_test": summary["judge_test"], "check_recall_test": summary["checks_test"]["recall"],
+                      "false_flags_on_clean_test": summary["checks_test"]["false_flags_on_clean"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""The gateway's settings: one dataclass, read from YAML, with ``key=value`` overrides from the command line.
+
+>>> cfg = load_gateway_config(None, ["port=9000", "backends.feature.timeout_s=5", "max_images=4"])
+>>> cfg.port, cfg.backends["feature"].timeout_s, cfg.max_images
+(9000, 5.0, 4)
+>>> cfg.model_ids()
+['creative4u', 'creative4u/feature']
+
+The same file configures the Gradio demo (``demo_*`` fields). Every field has ``help`` metadata, which the
+``creative4u serve --help-config`` listing prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MODEL_PREFIX = "creative4u"
+
+
+@dataclass
+class BackendConfig:
+    """One judge backend the gateway can route to (model id ``creative4u/<name>``)."""
+
+    backend: str = field(
+        default="feature", metadata={"help": "Judge backend: a JUDGES name, or 'module:Class' for a plug-in."}
+    )
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "Constructor options of the judge (base_url, model, timeout, ...)."}
+    )
+    timeout_s: float = field(
+        default=60.0, metadata={"help": "Budget for one request's whole pipeline on this backend, seconds."}
+    )
+    fallback: str | None = field(
+        default=None, metadata={"help": "Backend name to use when this one is down or times out (None: reply 503)."}
+    )
+    cooldown_s: float = field(
+        default=15.0,
+        metadata={"help": "After a failure, skip this backend for this long (0: never; right for a local judge)."},
+    )
+    max_parallel: int = field(
+        default=0, metadata={"help": "Pipeline runs on this backend at once (0: one per worker; 1 for a local model)."}
+    )
+    description: str = field(default="", metadata={"help": "Shown in /v1/models and the demo's backend menu."})
+
+
+@dataclass
+class GatewayConfig:
+    """Settings of the HTTP gateway and the demo."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "Address to bind (use 0.0.0.0 only behind a proxy)."})
+    port: int = field(default=8000, metadata={"help": "TCP port of the API."})
+    api_keys_file: str | None = field(
+        default=None, metadata={"help": "File of API keys: one per line, optionally 'label key'; # comments."}
+    )
+    api_keys_env: str = field(
+        default="CREATIVE4U_API_KEYS", metadata={"help": "Environment variable holding comma-separated API keys."}
+    )
+    require_auth: bool = field(
+        default=True, metadata={"help": "Refuse requests without a valid Bearer key (false: open, local use only)."}
+    )
+    profile: str = field(default="default", metadata={"help": "Check profile: a built-in name or a YAML path."})
+    strategy: str = field(default="round_robin", metadata={"help": "Pairing strategy: round_robin or tournament."})
+    cache_dir: str | None = field(default=None, metadata={"help": "On-disk cache of check measurements."})
+    backends: dict[str, BackendConfig] = field(
+        default_factory=lambda: {
+            "feature": BackendConfig(description="built-in feature judge (CPU, offline)", cooldown_s=0.0)
+        },
+        metadata={"help": "Judge backends by name; model 'creative4u/<name>' routes to one."},
+    )
+    default_backend: str = field(default="feature", metadata={"help": "Backend behind the plain model 'creative4u'."})
+    warmup: bool = field(
+        default=True, metadata={"help": "Load check models and the default judge at start-up, before /health is up."}
+    )
+    queue_timeout_s: float = field(
+        default=30.0,
+        metadata={"help": "Longest wait for a free worker before 503 'overloaded' (not a backend fault)."},
+    )
+    workers: int = field(default=4, metadata={"help": "Threads running pipeline work (CPU-bound) off the event loop."})
+    max_body_bytes: int = field(default=32 * 1024 * 1024, metadata={"help": "Largest request body, bytes (413)."})
+    max_image_bytes: int = field(default=10 * 1024 * 1024, metadata={"help": "Largest image file, bytes (413)."})
+    max_image_pixels: int = field(default=25_000_000, metadata={"help": "Largest image, width x height (413)."})
+    max_images: int = field(default=16, metadata={"help": "Most images in one request (400 beyond)."})
+    max_text_chars: int = field(default=4000, metadata={"help": "Longest title/queries text in one request."})
+    max_concurrency_per_key: int = field(
+        default=8, metadata={"help": "Requests one API key may have in flight at once (429 beyond)."}
+    )
+    allowed_url_prefixes: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Remote image URLs accepted only when they start with one of these (empty: data URLs only)."
+        },
+    )
+    url_fetch_timeout_s: float = field(default=10.0, metadata={"help": "Timeout for fetching one remote image."})
+    metrics_require_auth: bool = field(
+        default=False, metadata={"help": "Require an API key for /metrics (false: scrape from the private network)."}
+    )
+    log_level: str = field(default="info", metadata={"help": "uvicorn log level."})
+    demo_port: int = field(default=7860, metadata={"help": "TCP port of the Gradio demo."})
+    demo_users_env: str = field(
+        default="CREATIVE4U_DEMO_USERS", metadata={"help": "Env var with 'user:password,...' to turn on demo login."}
+    )
+    demo_users_file: str | None = field(
+        default=None, metadata={"help": "File of 'user:password' lines turning on the demo login."}
+    )
+    demo_examples: str = field(
+        default="data/samples", metadata={"help": "Folder of example creatives preloaded in the demo."}
+    )
+
+    def model_ids(self) -> list[str]:
+        """The ids /v1/models lists: the default model, then one per backend."""
+        return [MODEL_PREFIX] + [f"{MODEL_PREFIX}/{name}" for name in self.backends]
+
+    def validate(self) -> GatewayConfig:
+        """Raise ValueError naming the field when a setting cannot work."""
+        if self.default_backend not in self.backends:
+            raise ValueError(f"default_backend {self.default_backend!r} is not in backends: {sorted(self.backends)}")
+        for name, b in self.backends.items():
+            if b.fallback is not None and b.fallback not in self.backends:
+                raise ValueError(f"backends.{name}.fallback {b.fallback!r} is not a configured backend")
+            if b.fallback == name:
+                raise ValueError(f"backends.{name}.fallback cannot be the backend itself")
+            if b.timeout_s <= 0:
+                raise ValueError(f"backends.{name}.timeout_s must be > 0")
+        if self.queue_timeout_s <= 0:
+            raise ValueError("queue_timeout_s must be > 0")
+        for key in ("workers", "max_body_bytes", "max_image_bytes", "max_image_pixels", "max_concurrency_per_key"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        for prefix in self.allowed_url_prefixes:
+            scheme, sep, rest = prefix.partition("://")
+            if scheme not in ("http", "https") or not sep or "/" not in rest:
+                # "https://cdn.example.com" would also admit "https://cdn.example.com.attacker.net/..."
+                raise ValueError(f"allowed_url_prefixes: {prefix!r} must look like https://host/ (ending the host)")
+        if self.max_images < 2:
+            raise ValueError(f"max_images must be >= 2, got {self.max_images}")
+        return self
+
+
+def help_table() -> str:
+    """One line per field: name, default and help (``creative4u serve --help-config``), backend fields included.
+
+    >>> "backends.<name>.fallback" in help_table()
+    True
+    """
+    lines = []
+    for cls, prefix in ((GatewayConfig, ""), (BackendConfig, "backends.<name>.")):
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            shown = "{feature: ...}" if f.name == "backends" else repr(default)
+            lines.append(f"{prefix + f.name:<32} {shown:<24} {f.metadata.get('help', '')}")
+    return "\n".join(lines)
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Convert a YAML value to a field's type; nested dataclasses and dict[str, dataclass] included."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where) if len(inner) == 1 else value
+    if dataclasses.is_dataclass(annotation):
+        return _build(annotation, value, where)
+    if origin is dict and args and dataclasses.is_dataclass(args[1]):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return {str(k): _build(args[1], v or {}, f"{where}.{k}") for k, v in value.items()}
+    if annotation is bool and not isinstance(value, bool):
+        raise ValueError(f"{where}: expected true or false, got {value!r}")
+    if annotation in (int, float) and not isinstance(value, bool):
+        try:
+            return annotation(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
+    if annotation is str and not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string, got {value!r}")
+    if origin is list and not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown} in {where or cls.__name__}; valid: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}".lstrip(".")) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted!r}: {key!r} is not a mapping")
+    node[keys[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"a.b=value"`` -> ``("a.b", value)`` with the value read as YAML (numbers, booleans, lists, null).
+
+    >>> parse_override("backends.vllm.fallback=feature"), parse_override("require_auth=false")
+    (('backends.vllm.fallback', 'feature'), ('require_auth', False))
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"override {text!r} must look like key=value (dotted keys for nested settings)")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_gateway_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GatewayConfig:
+    """Read the YAML file (when given), apply ``key=value`` overrides, build and validate the config."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"gateway config {p} not found")
+        data = yaml.safe_load(p.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"gateway config {p}: the top level must be a mapping")
+    if "backends" not in data:
+        data["backends"] = {k: dataclasses.asdict(v) for k, v in GatewayConfig().backends.items()}
+    for text in overrides or []:
+        _set_dotted(data, *parse_override(text))
+    return _build(GatewayConfig, data, "").validate()

@@ -1,0 +1,172 @@
+"""Recipe configs: TRL's ``SFTConfig``/``GRPOConfig`` plus model, LoRA and data options, read from YAML + CLI.
+
+>>> model, lora, data, args = parse_recipe("sft", ["--model_name_or_path", "tiny", "--train_data", "pairs.jsonl",
+...                                                 "--output_dir", "/tmp/c4u-doc", "--bf16", "false", "--use_cpu"])
+>>> model.model_name_or_path, lora.lora_target_modules.startswith(".*language_model"), type(args).__name__
+('tiny', True, 'SFTRecipeConfig')
+
+A recipe YAML is flat (TRL's style): every key is a field of one of the four dataclasses below, and ``--key value``
+on the command line overrides the file (``creative4u train sft --config recipes/tiny/sft/config_cpu.yaml
+--learning_rate 1e-3``). An ``env:`` mapping in the YAML sets environment variables. Unknown keys are an error
+that names them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from trl import GRPOConfig, SFTConfig, TrlParser
+
+# LoRA on the language model only: the Qwen-VL vision tower reuses the projection names, and vLLM applies LoRA to
+# the language model only (same regex as creative4u.testing.tiny_vlm.LORA_TARGET_REGEX).
+LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+TINY = "tiny"
+
+
+@dataclass
+class ModelArguments:
+    """Which model to train and how to load it."""
+
+    model_name_or_path: str = field(default="", metadata={
+        "help": "base model: a local folder, a hub id (Qwen/Qwen2.5-VL-3B-Instruct), a LoRA adapter folder (its "
+                "base is loaded and the adapter trained further), or 'tiny' (build a tiny Qwen-VL offline)"})
+    tiny_arch: str = field(default="qwen2_5_vl", metadata={
+        "help": "architecture of the tiny model: qwen2_5_vl, qwen2_vl"})
+    tiny_seed: int = field(default=0, metadata={"help": "seed of the tiny model's random weights"})
+    model_revision: str | None = field(default=None, metadata={"help": "hub revision (branch, tag or commit)"})
+    torch_dtype: str = field(default="auto", metadata={
+        "help": "weights dtype when loading: auto, float32, bfloat16, float16"})
+    attn_implementation: str | None = field(default=None, metadata={
+        "help": "attention kernel: sdpa, eager, flash_attention_2 (GPU, needs flash-attn)"})
+    min_pixels: int | None = field(default=None, metadata={"help": "processor: minimum pixels per image"})
+    max_pixels: int | None = field(default=None, metadata={
+        "help": "processor: maximum pixels per image (fewer image tokens; 1280*28*28 is Qwen's suggestion)"})
+
+    def __post_init__(self) -> None:
+        if not self.model_name_or_path:
+            raise ValueError("model_name_or_path is required (a folder, a hub id, or 'tiny')")
+        if self.torch_dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ValueError(f"torch_dtype must be auto, float32, bfloat16 or float16, got {self.torch_dtype!r}")
+
+
+@dataclass
+class LoraArguments:
+    """PEFT LoRA settings (``use_peft: false`` trains the full language model instead)."""
+
+    use_peft: bool = field(default=True, metadata={"help": "train a LoRA adapter (PEFT) instead of all weights"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank (vLLM serves ranks up to --max-lora-rank)"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
+    lora_target_modules: str = field(default=LORA_TARGET_REGEX, metadata={
+        "help": "regex (or comma-separated names) of the modules that get LoRA; default: the language model's "
+                "attention and MLP projections"})
+    lora_modules_to_save: list[str] | None = field(default=None, metadata={
+        "help": "modules trained in full and saved with the adapter (e.g. lm_head: needed by random tiny models; "
+                "a served adapter with it must be merged first, vLLM LoRA does not load it)"})
+    freeze_vision_tower: bool = field(default=True, metadata={
+        "help": "without PEFT: keep the vision tower (model.visual) frozen"})
+
+    def target_modules(self) -> str | list[str]:
+        """The regex as is, or a list when comma-separated names were given."""
+        if "," in self.lora_target_modules and not any(c in self.lora_target_modules for c in "*()|\\"):
+            return [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
+        return self.lora_target_modules
+
+
+@dataclass
+class DataArguments:
+    """Training data: a built dataset folder, or a CreativePair JSONL built into one on the fly."""
+
+    train_data: str = field(default="", metadata={
+        "help": "a dataset folder from `creative4u data build-sft|build-grpo`, or a CreativePair .jsonl"})
+    eval_data: str | None = field(default=None, metadata={"help": "the same for evaluation (optional)"})
+    rationale: str = field(default="auto", metadata={
+        "help": "SFT from .jsonl: field, template or auto (see creative4u.data.sft_data.BuildConfig)"})
+    with_checks: bool = field(default=False, metadata={"help": "quote the check reports in the prompt"})
+    check_profile: str = field(default="default", metadata={"help": "check profile for prompts and templates"})
+    template_items: list[int] | None = field(default=None, metadata={
+        "help": "protocol items of template rationales (default all nine)"})
+    template_scores: bool = field(default=True, metadata={"help": "template rationales quote check scores"})
+    image_max_pixels: int = field(default=1280 * 28 * 28, metadata={
+        "help": "scale dataset images to at most this many pixels (as the judge backends do)"})
+    both_orders: bool = field(default=False, metadata={
+        "help": "add each pair in swapped order next to it (needed by the order_consistency reward)"})
+    balance_positions: bool = field(default=True, metadata={"help": "swap half of the pairs to balance A/B"})
+    prompt_version: str = field(default="creative4u_v1", metadata={"help": "prompt template version"})
+    check_cache_dir: str | None = field(default=None, metadata={"help": "on-disk cache of check measurements"})
+    max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training rows"})
+
+    def __post_init__(self) -> None:
+        if not self.train_data:
+            raise ValueError("train_data is required (a dataset folder or a CreativePair .jsonl)")
+
+    def build_config(self) -> Any:
+        """The :class:`creative4u.data.sft_data.BuildConfig` for building from a .jsonl."""
+        from creative4u.data.sft_data import BuildConfig
+
+        return BuildConfig(
+            rationale=self.rationale, with_checks=self.with_checks, profile=self.check_profile,
+            template_items=self.template_items, template_scores=self.template_scores,
+            max_pixels=self.image_max_pixels, both_orders=self.both_orders, balance=self.balance_positions,
+            prompt_version=self.prompt_version, cache_dir=self.check_cache_dir,
+        )
+
+
+@dataclass
+class SFTRecipeConfig(SFTConfig):
+    """TRL's ``SFTConfig`` with defaults for VLM pairs: no truncation (image tokens), TensorBoard logs, curves."""
+
+    max_length: int | None = field(default=None, metadata={
+        "help": "maximum tokens per example; None: never cut (a cut would drop image tokens)"})
+    report_to: None | str | list[str] = field(default_factory=lambda: ["tensorboard"], metadata={
+        "help": "loggers: tensorboard (runs/ under output_dir), none, wandb, ..."})
+    plot_curves: bool = field(default=True, metadata={"help": "write curves.png (loss and rewards) when done"})
+
+
+@dataclass
+class GRPORecipeConfig(GRPOConfig):
+    """TRL's ``GRPOConfig`` plus the rewards by name (``creative4u.train.rewards.REWARDS``) and their parameters."""
+
+    reward_funcs: list[str] = field(default_factory=lambda: ["answer_correct", "strict_format"], metadata={
+        "help": "reward names in order (answer_correct, strict_format, order_consistency, protocol_items, "
+                "cosine_length); weights in reward_weights"})
+    reward_kwargs: dict | str | None = field(default=None, metadata={
+        "help": "parameters per reward as a mapping (YAML) or JSON, e.g. {\"cosine_length\": {\"max_len\": 512}}"})
+    report_to: None | str | list[str] = field(default_factory=lambda: ["tensorboard"], metadata={
+        "help": "loggers: tensorboard (runs/ under output_dir), none, wandb, ..."})
+    plot_curves: bool = field(default=True, metadata={"help": "write curves.png (loss and rewards) when done"})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reward_kwargs, str):
+            self.reward_kwargs = json.loads(self.reward_kwargs)
+        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
+            raise ValueError(f"reward_weights has {len(self.reward_weights)} values for {len(self.reward_funcs)} "
+                             f"reward_funcs {self.reward_funcs}")
+        super().__post_init__()
+
+
+RECIPE_CONFIGS: dict[str, type] = {"sft": SFTRecipeConfig, "grpo": GRPORecipeConfig}
+
+
+def recipe_parser(kind: str) -> TrlParser:
+    """The argument parser of a recipe (``sft`` or ``grpo``): model, LoRA, data and trainer options."""
+    if kind not in RECIPE_CONFIGS:
+        raise ValueError(f"unknown recipe {kind!r}; valid: {', '.join(RECIPE_CONFIGS)}")
+    groups = (ModelArguments, LoraArguments, DataArguments, RECIPE_CONFIGS[kind])
+    return TrlParser(groups, prog=f"creative4u train {kind}")
+
+
+def parse_recipe(kind: str, argv: list[str] | None = None) -> tuple[ModelArguments, LoraArguments, DataArguments, Any]:
+    """Parse ``--config FILE`` (YAML) and CLI overrides into the four option groups of a recipe."""
+    return tuple(recipe_parser(kind).parse_args_and_config(argv))  # type: ignore[return-value]
+
+
+def to_yaml_dict(*configs: Any) -> dict[str, Any]:
+    """The explicit, JSON-ready settings of parsed configs (saved next to a run as ``recipe.json``)."""
+    out: dict[str, Any] = {}
+    for cfg in configs:
+        values = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg.__dict__)
+        out.update({k: v for k, v in values.items() if not k.startswith("_")})
+    return json.loads(json.dumps(out, default=str))

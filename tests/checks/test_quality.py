@@ -1,0 +1,170 @@
+"""The seven quality checks on real photos (skimage, CC0) and controlled degradations of them."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from creative4u.checks import get_check
+from creative4u.checks.base import decode_heatmap
+from creative4u.data.degrade import DEGRADATIONS
+from creative4u.images import LoadedImage, load_image
+
+QUALITY = ("sharpness", "exposure", "contrast", "noise", "resolution", "colourfulness", "border")
+
+
+@pytest.fixture(scope="module")
+def photos512() -> dict[str, Image.Image]:
+    """Real photos whose originals are at least 512 px wide (no upscaling), 512 px on the long side."""
+    from skimage import data
+
+    out = {}
+    for name in ("coffee", "astronaut", "rocket", "motorcycle"):
+        arr = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
+        img = Image.fromarray(arr).convert("RGB")
+        img.thumbnail((512, 512), Image.Resampling.LANCZOS)
+        out[name] = img
+    return out
+
+
+def _img(pil: Image.Image, name: str = "x", quality: int | None = 92) -> LoadedImage:
+    """Round-trip through JPEG q92 like the creatives of the pair sets (or PNG when ``quality`` is None)."""
+    buf = io.BytesIO()
+    pil.save(buf, "JPEG", quality=quality) if quality else pil.save(buf, "PNG")
+    return load_image(buf.getvalue(), name=name)
+
+
+def _degrade(pil: Image.Image, name: str, severity: float = 0.5, seed: int = 0) -> Image.Image:
+    return DEGRADATIONS[name](pil, np.random.default_rng(seed), severity)[0]
+
+
+def _score(check: str, pil: Image.Image, **kw) -> float:
+    return get_check(check).measure(_img(pil, **kw)).score
+
+
+@pytest.mark.parametrize(
+    ("check", "degradation", "min_share"),
+    [("sharpness", "blur", 1.0), ("sharpness", "defocus", 1.0), ("sharpness", "motion_blur", 1.0),
+     ("resolution", "low_resolution", 1.0), ("exposure", "underexposed", 1.0), ("noise", "noise", 1.0),
+     ("noise", "jpeg", 1.0), ("border", "border", 1.0),
+     # Known limits (see the calibration figures): a dark night photo pushed +2 stops still looks plausible, and
+     # a punchy photo cut to ~40% of its contrast still spans a third of the tonal range, as many clean photos do.
+     ("exposure", "overexposed", 0.75), ("contrast", "low_contrast", 0.5)],
+)
+def test_check_separates_clean_photo_from_its_degraded_copy(photos512, check, degradation, min_share):
+    separated = []
+    for name, pil in photos512.items():
+        clean = _score(check, pil)
+        bad = max(_score(check, _degrade(pil, degradation, 0.6, seed)) for seed in range(2))
+        assert clean < 0.5, f"{check} false flag on clean {name}: {clean:.2f}"
+        separated.append(bad > 0.5)
+    assert np.mean(separated) >= min_share, f"{check} missed {degradation} on {separated}"
+
+
+def test_scores_are_in_unit_interval_on_odd_images(photo):
+    odd = [photo, Image.new("RGB", (8, 8), "white"), Image.new("RGB", (1200, 40), "navy"),
+           Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)), photo.convert("L")]
+    for pil in odd:
+        for check in QUALITY:
+            m = get_check(check).measure(_img(pil.convert("RGB"), quality=None))
+            assert 0.0 <= m.score <= 1.0 and m.summary, (check, pil.size)
+
+
+def test_soft_focus_subject_on_blurred_background_is_not_blurred(photos):
+    """A macro-style photo: a crisp subject in the middle third, everything around it heavily defocused."""
+    for name, pil in photos.items():
+        soft = pil.filter(ImageFilter.GaussianBlur(6))
+        w, h = pil.size
+        box = (w // 3, h // 3, 2 * w // 3, 2 * h // 3)
+        soft.paste(pil.crop(box), box[:2])
+        assert _score("sharpness", soft) < 0.5, name
+
+
+def test_noise_does_not_make_a_blurred_photo_sharp(photos):
+    for name, pil in photos.items():
+        blurred = pil.filter(ImageFilter.GaussianBlur(3))
+        noisy = _degrade(blurred, "noise", 0.4)
+        assert _score("sharpness", noisy) > 0.5, name
+
+
+def test_motion_blur_is_named_with_its_direction(photo):
+    rng = np.random.default_rng(0)
+    smeared = DEGRADATIONS["motion_blur"](photo, rng, 0.9)[0]
+    m = get_check("sharpness").measure(_img(smeared))
+    assert m.score > 0.5 and "blur" in m.summary and m.values["blur_sigma_px"] > 0.9
+    heat = decode_heatmap(m.evidence[0])
+    assert m.evidence[0].kind == "heatmap" and heat.ndim == 2 and heat.max() <= 1.0
+
+
+def _sky_photo(photo: Image.Image, top_frac: float, make_sky) -> Image.Image:
+    w, h = photo.size
+    out = photo.copy()
+    band = int(h * top_frac)
+    arr = np.asarray(out).copy()
+    arr[:band] = make_sky(band, w)
+    # A natural horizon: the boundary wanders instead of running straight across.
+    xs = np.arange(w)
+    edge = band + (np.sin(xs / 17.0) * 6 + np.sin(xs / 5.0) * 2).astype(int)
+    for x in xs:
+        arr[band : max(band, edge[x]), x] = arr[band - 1, x]
+    return Image.fromarray(arr)
+
+
+def test_foggy_or_gradient_sky_is_not_a_border(photos):
+    def fog(rows, w):
+        return np.full((rows, w, 3), 214, np.uint8)
+
+    def gradient(rows, w):
+        ramp = np.linspace(120, 225, rows)[:, None, None]
+        return np.broadcast_to(ramp * np.array([0.8, 0.9, 1.0]), (rows, w, 3)).astype(np.uint8)
+
+    for name, pil in photos.items():
+        for make in (fog, gradient):
+            m = get_check("border").measure(_img(_sky_photo(pil, 0.3, make)))
+            assert m.score < 0.5, f"{name} {make.__name__}: {m.score:.2f} {m.summary}"
+
+
+def test_border_styles_and_band_evidence(photo):
+    rng = np.random.default_rng(3)
+    seen = set()
+    for seed in range(12):
+        framed, params = DEGRADATIONS["border"](photo, np.random.default_rng(seed), float(rng.uniform(0.2, 1.0)))
+        m = get_check("border").measure(_img(framed))
+        seen.add(params["style"])
+        bands = next(e for e in m.evidence if e.kind == "bands").data
+        assert m.score > 0.5, (params, m.summary)
+        sides = [s for s, w in params["widths"].items() if w > 0]
+        assert all(abs(bands[s] - params["uniform_band"]) <= max(3, 0.15 * params["uniform_band"]) for s in sides), (
+            params, bands)
+    assert {"frame", "letterbox", "pillarbox"} <= seen
+
+
+def test_small_and_extreme_images_flag_resolution(photo):
+    assert _score("resolution", photo.resize((160, 120))) > 0.9
+    banner = get_check("resolution").measure(_img(photo.resize((1500, 300))))
+    assert banner.score > 0.5 and "aspect" in banner.summary
+
+
+def test_greyscale_is_dull_and_photo_is_not(photo):
+    assert _score("colourfulness", photo.convert("L").convert("RGB")) > 0.9
+    assert _score("colourfulness", photo) < 0.1
+
+
+def test_summaries_name_the_numbers(photo):
+    blurred = get_check("sharpness").measure(_img(photo.filter(ImageFilter.GaussianBlur(4))))
+    assert blurred.summary.startswith("blurred: edge sharpness 0.")
+    dark = get_check("exposure").measure(_img(_degrade(photo, "underexposed", 0.8)))
+    assert dark.summary.startswith("underexposed") and "/255" in dark.summary
+
+
+def test_checks_share_intermediates(photo):
+    """The noise level is measured once per image and reused by the sharpness check."""
+    img = _img(photo)
+    get_check("noise").measure(img)
+    assert ("quality", "noise") in img._cache
+    before = dict(img._cache)
+    get_check("sharpness").measure(img)
+    assert img._cache[("quality", "noise")] is before[("quality", "noise")]

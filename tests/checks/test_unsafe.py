@@ -1,0 +1,57 @@
+"""NSFW (NudeNet, optional extra) and faces: "not available" is never "safe"."""
+
+from __future__ import annotations
+
+import pytest
+
+from creative4u.checks import unsafe
+from creative4u.checks.suite import CheckSuite
+from creative4u.images import LoadedImage
+
+
+def test_without_nudenet_the_nsfw_report_says_not_available(monkeypatch, photo):
+    monkeypatch.setattr(unsafe, "nudenet_available", lambda: False)
+    report = unsafe.Nsfw().run(LoadedImage.from_pil(photo))
+    assert report.status == "unavailable" and not report.flagged
+    assert report.summary.startswith("not available") and "nudenet" in report.summary
+    assert "safe" not in report.summary.lower().replace("nsfw", "")
+    screen = CheckSuite("default").screen(LoadedImage.from_pil(photo, name="x.png"))
+    assert "nsfw" in screen.unavailable or screen.reports["nsfw"].status != "unavailable"
+
+
+def test_faces_fall_back_to_haar_without_nudenet(monkeypatch, photos):
+    monkeypatch.setattr(unsafe, "nudenet_available", lambda: False)
+    report = unsafe.Faces().run(LoadedImage.from_pil(photos["astronaut"]))
+    assert report.values["detector"] == "haar"
+    assert report.flagged and report.evidence[0].kind == "boxes"
+    assert unsafe.Faces(detector="nudenet").run(LoadedImage.from_pil(photos["coffee"])).status == "unavailable"
+
+
+@pytest.fixture()
+def nudenet():
+    if not unsafe.nudenet_available():
+        print("SKIP REASON: nudenet (optional extra, AGPL-3.0 licence files) is not installed")
+        pytest.skip("nudenet (optional extra 'creative4u[nsfw]') is not installed")
+
+
+def test_nudenet_runs_on_ordinary_photos(nudenet, photos):
+    for name, im in photos.items():
+        report = unsafe.Nsfw().run(LoadedImage.from_pil(im, name=name))
+        assert report.status == "ok", (name, report.summary)
+        assert report.values["detector"] == "nudenet"
+
+
+def test_nudenet_finds_the_astronauts_face(nudenet, photos):
+    report = unsafe.Faces(detector="nudenet").run(LoadedImage.from_pil(photos["astronaut"]))
+    assert report.flagged, report.summary
+    x0, y0, x1, y1 = report.values["faces"][0]["box"]
+    assert 0 <= x0 < x1 <= photos["astronaut"].width and 0 <= y0 < y1 <= photos["astronaut"].height
+
+
+def test_no_face_in_a_cup_of_coffee(photos):
+    assert not unsafe.Faces().run(LoadedImage.from_pil(photos["coffee"])).flagged
+
+
+def test_small_faces_are_not_identifiable(photos):
+    report = unsafe.Faces(min_face=0.9).run(LoadedImage.from_pil(photos["astronaut"]))
+    assert not report.flagged and report.values["small_faces"] >= 1
