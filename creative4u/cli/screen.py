@@ -21,6 +21,7 @@ JUDGE_OPTION_FLAGS = {
     "device": "--device",
     "dtype": "--dtype",
     "max_pixels": "--max-pixels",
+    "max_new_tokens": "--max-new-tokens",
 }
 
 
@@ -38,7 +39,7 @@ def add_parser(sub: Any) -> None:
     select.add_argument("--backend", default="feature", help="judge backend: feature (default), openai, transformers")
     select.add_argument("--strategy", default="round_robin", choices=["round_robin", "tournament"])
     for opt, flag in JUDGE_OPTION_FLAGS.items():
-        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels") else str
+        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels", "max_new_tokens") else str
         select.add_argument(flag, dest=opt, type=kind, default=None, help=f"backend option {opt}")
     _common(select)
     select.set_defaults(func=run_select)
