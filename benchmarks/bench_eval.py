@@ -111,6 +111,7 @@ def eval_run(pairs_path: Path, out: Path, backend: str, limit: int | None, batch
                      progress=False, report=False, bootstrap=1000, overwrite=True)
     runner = EvalRunner(cfg, judge=judge)
     if preload:
+        runner.images.capacity = 1 << 20  # keep every image: the run must not pay any decoding
         for _, pair in read_pair_lines(pairs_path, limit)[0]:
             runner.images.get(pair.image_a), runner.images.get(pair.image_b)
     t = _clock()

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gateway.py                       # 200 requests at concurrency 20, feature judge
     python benchmarks/bench_gateway.py -n 500 -c 40 --unique # every request with never-seen images (cold checks)
+    python benchmarks/bench_gateway.py --client httpx        # pre-encoded bodies: the gateway without client CPU
     python benchmarks/bench_gateway.py --url http://gw:8000 --api-key $KEY   # an already running gateway
 
 It starts ``creative4u serve`` (a real uvicorn process on 127.0.0.1) unless ``--url`` is given, then runs two
@@ -97,26 +98,42 @@ def make_jobs(creatives: list[tuple[str, bytes]], n: int, images: int, unique: b
     return jobs
 
 
-async def run_phase(url: str, key: str, jobs: list[list[bytes]], concurrency: int, label: str) -> tuple[list, float]:
+async def raw_request(http, body: bytes) -> dict:
+    """The same request through bare httpx with a pre-encoded body: the client's own work is nearly nothing."""
+    start = time.perf_counter()
+    r = await http.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    latency = (time.perf_counter() - start) * 1000
+    if r.status_code != 200:
+        return {"latency": latency, "error": f"HTTP {r.status_code} {r.json()['error']['code']}"}
+    ok = r.json()["choices"][0]["message"]["content"].rstrip().endswith("</answer>")
+    return {"latency": latency, "error": None if ok else "bad_reply", **server_ms(r.headers.get("server-timing"))}
+
+
+async def run_phase(
+    url: str, key: str, jobs: list[list[bytes]], concurrency: int, label: str, client_kind: str = "openai"
+) -> tuple[list, float]:
+    import httpx
     import openai
     from tqdm import tqdm
 
     gate = asyncio.Semaphore(concurrency)
     bar = tqdm(total=len(jobs), desc=label, unit="req", file=sys.stderr)
-    limits = {"max_connections": concurrency + 4, "max_keepalive_connections": concurrency + 4}
-    import httpx
-
-    http = httpx.AsyncClient(limits=httpx.Limits(**limits), timeout=300)
+    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
+    http = httpx.AsyncClient(limits=limits, timeout=300, base_url=url, headers={"Authorization": f"Bearer {key}"})
+    bodies = [json.dumps({"model": "creative4u", "messages": message(j)}).encode() for j in jobs]
     async with openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, http_client=http) as client:
 
-        async def guarded(images: list[bytes]) -> dict:
+        async def guarded(i: int) -> dict:
             async with gate:
-                result = await one_request(client, images)
+                if client_kind == "openai":
+                    result = await one_request(client, jobs[i])
+                else:
+                    result = await raw_request(http, bodies[i])
                 bar.update()
                 return result
 
         start = time.perf_counter()
-        results = await asyncio.gather(*(guarded(j) for j in jobs))
+        results = await asyncio.gather(*(guarded(i) for i in range(len(jobs))))
         wall = time.perf_counter() - start
     bar.close()
     return results, wall
@@ -203,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--url", help="bench this running gateway instead of starting one")
     p.add_argument("--api-key", default=os.environ.get("CREATIVE4U_API_KEY"), help="key for --url")
+    p.add_argument("--client", choices=["openai", "httpx"], default="openai",
+                   help="openai: the official async client (default); httpx: pre-encoded bodies, to separate the "
+                        "client's own CPU work from the gateway's")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = p.parse_args(argv)
@@ -217,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         warm = make_jobs(creatives, 4, args.images, False, args.seed + 1)
         asyncio.run(run_phase(url, key, warm, 1, "warm-up"))
         seq = make_jobs(creatives, args.overhead_requests, args.images, args.unique, args.seed + 2)
-        overhead = summarise(*asyncio.run(run_phase(url, key, seq, 1, "overhead (sequential)")))
+        overhead = summarise(*asyncio.run(run_phase(url, key, seq, 1, "overhead (sequential)", args.client)))
         jobs = make_jobs(creatives, args.requests, args.images, args.unique, args.seed)
-        load = summarise(*asyncio.run(run_phase(url, key, jobs, args.concurrency, f"load (c={args.concurrency})")))
+        label = f"load (c={args.concurrency})"
+        load = summarise(*asyncio.run(run_phase(url, key, jobs, args.concurrency, label, args.client)))
     finally:
         if gw is not None:
             gw.stop()
     mode = "unique images (cold checks)" if args.unique else f"{len(creatives)} creatives re-sent (check cache warm)"
-    print(f"\ncreative4u gateway benchmark: {url}, {args.images} images/request, {mode}, cpu count {os.cpu_count()}")
+    load_avg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\ncreative4u gateway benchmark: {url}, {args.images} images/request, {mode}, {args.client} client, "
+          f"{os.cpu_count()} CPUs, load average {load_avg}")  # fmt: skip
     print_table(f"overhead phase: {args.overhead_requests} sequential requests", overhead)
     print_table(f"load phase: {args.requests} requests at concurrency {args.concurrency}", load)
     if args.out:

@@ -53,7 +53,7 @@ class FeatureModel:
     std: list[float]
     weights: list[float]
     version: str = "0"
-    kind: str = "logistic-regression on standardised feature differences, no intercept"
+    kind: str = "logistic regression on standardised feature differences, no intercept, weights <= 0"
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

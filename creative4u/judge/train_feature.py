@@ -268,7 +268,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     groups = np.unique([p["photo_id"] for p in train_pairs], return_inverse=True)[1]
     model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version)
     model.training = {
-        "pairs_dir": str(pairs_dir), "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
+        "pairs_dir": str(pairs_dir).replace(str(Path.home()), "~"), "sources": list(cfg.sources),
+        "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
         "train_photos": len(manifest["splits"]["train"]["photos"]),
         "test_photos": len(manifest["splits"]["test"]["photos"]),
         "categories": dict(sorted(Counter(p["category"] for p in train_pairs).items())),
@@ -290,6 +291,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     "fit_eval": round(time.perf_counter() - t2, 1)},
     }
     model.training["test_accuracy"] = summary["judge_test"]["accuracy"]
+    model.training["test_position_consistency"] = summary["judge_test"]["position_consistency"]
     model.training["test_per_category"] = {c: v["accuracy"] for c, v in summary["judge_test"]["per_category"].items()}
     model.save(weights_out)
     if cfg.summary_out:

@@ -122,3 +122,15 @@ def test_config_rejects_unknown_keys_and_bad_values(tmp_path):
         load_train_config(tmp_path / "none.yaml")
     cfg = load_train_config(RECIPES / "config_mobilenet_v2.yaml", ["data_dir=x"])
     assert cfg.cascade and cfg.ohem and cfg.mean_teacher and cfg.loss == "focal" and cfg.prevalence == 0.001
+
+
+def test_train_entry_points_validate_before_training(tmp_path, capsys):
+    from creative4u.cli import main as cli_main
+    from creative4u.train.disgust.train import main as train_main
+
+    assert train_main(["--help-config"]) == 0
+    assert "mean_teacher (default True)" in capsys.readouterr().out
+    rc = cli_main(["disgust", "train", "--config", str(RECIPES / "config_cpu_standin.yaml"), "--set",
+                   f"data_dir={tmp_path / 'missing'}", "--set", f"output_dir={tmp_path / 'out'}"])
+    assert rc == 2 and "missing not found" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
