@@ -46,7 +46,7 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as err:  # pragma: no cover - depends on the environment
-        msg = "the eval report needs matplotlib: pip install 'creative4u[eval]' (or use --no-report)"
+        msg = "the eval report needs matplotlib: pip install 'creative4u[data]' (or use --no-report)"
         raise RuntimeError(msg) from err
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
