@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from creative4u.train.sft import PROCESSOR_FILES, adapter_base
+from creative4u.train.sft import PROCESSOR_FILES, adapter_base, restore_stock_processor_class
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
-# The class names the stock transformers/vLLM loaders know (creative4u.models uses image-only subclasses).
-STOCK_PROCESSORS = {"qwen2_5_vl": "Qwen2_5_VLProcessor", "qwen2_vl": "Qwen2VLProcessor"}
 
 
 def _copy_processor(sources: Sequence[str | Path], out: Path) -> list[str]:
@@ -45,14 +43,7 @@ def _save_hub_processor(base: str, out: Path) -> list[str]:
     from creative4u.models import load_processor
 
     load_processor(base).save_pretrained(str(out))
-    model_type = json.loads((out / "config.json").read_text()).get("model_type", "")
-    for name in ("preprocessor_config.json", "processor_config.json"):
-        path = out / name
-        if path.is_file() and model_type in STOCK_PROCESSORS:
-            data = json.loads(path.read_text())
-            if "processor_class" in data:
-                data["processor_class"] = STOCK_PROCESSORS[model_type]
-                path.write_text(json.dumps(data, indent=2) + "\n")
+    restore_stock_processor_class(out)
     return sorted(p.name for p in out.iterdir() if p.name in PROCESSOR_FILES)
 
 
@@ -119,7 +110,8 @@ def export_model(
                 shutil.copy2(src / name, out / name)
     else:
         _full(src, dtype).save_pretrained(str(out))
-    sources = [src] + ([Path(base)] if base and Path(base).is_dir() else [])
+    # the base's own files first (pristine); the training output's copies serve hub bases
+    sources = ([Path(base)] if base and Path(base).is_dir() else []) + [src]
     copied = _copy_processor(sources, out)
     if "preprocessor_config.json" not in copied and base and kind != "adapter":
         copied = _save_hub_processor(base, out)

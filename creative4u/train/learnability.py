@@ -4,8 +4,9 @@
 >>> # {"accuracy_before": 0.5, "accuracy_after_sft": ..., "accuracy_after_grpo": ..., "reward_curve": [...], ...}
 
 Steps, all offline: (1) build CreativePairs whose answer depends only on the pixels — a clean creative against a
-degraded copy of itself (``category``, default ``underexposed``), cut from skimage's real photos, whole photos held
-out for the test set, A/B positions balanced; (2) build the tiny Qwen2.5-VL; (3) evaluate it on the held-out pairs
+degraded copy of itself (``category``, default ``underexposed``), cut from real photos (scikit-image's, plus the
+Debian wallpapers with ``photo_sources: [skimage, debian]``), whole photos held out for the test set, A/B positions
+balanced; (2) build the tiny Qwen2.5-VL; (3) evaluate it on the held-out pairs
 with the judge's own ``transformers`` backend (``accuracy_before``); (4) CoT-SFT with the tiny SFT recipe, merge,
 evaluate; (5) GRPO from the SFT adapter with the tiny GRPO recipe, merge (``creative4u export --merge``), evaluate.
 The prompt is the judge's template without check reports, so the model must look at the images; the rationales
@@ -42,6 +43,8 @@ class LearnabilityConfig:
         "help": "degradation that makes the worse image (creative4u.data.degrade.DEGRADATIONS)"})
     severity_min: float = field(default=0.5, metadata={"help": "lowest degradation severity (0..1)"})
     severity_max: float = field(default=1.0, metadata={"help": "highest degradation severity (0..1)"})
+    photo_sources: list[str] = field(default_factory=lambda: ["skimage"], metadata={
+        "help": "real photo sources: skimage (in the wheel, offline), debian (wallpaper packages, fetched once)"})
     per_photo: int = field(default=16, metadata={"help": "clean creatives per photo (one pair each)"})
     image_size: int = field(default=112, metadata={"help": "creative side in pixels (the tiny model sees <=112x112)"})
     holdout: float = field(default=0.25, metadata={"help": "share of photos held out for the test pairs"})
@@ -64,7 +67,7 @@ def build_task(cfg: LearnabilityConfig) -> tuple[Path, Path]:
 
     out = Path(cfg.output_dir) / "pairs"
     if not (out / "manifest.json").is_file():
-        build_pairs(out, list_photos(("skimage",)), per_photo=cfg.per_photo, categories=[cfg.category],
+        build_pairs(out, list_photos(tuple(cfg.photo_sources)), per_photo=cfg.per_photo, categories=[cfg.category],
                     seed=cfg.data_seed, size=cfg.image_size, holdout_fraction=cfg.holdout,
                     severity_range=(cfg.severity_min, cfg.severity_max))
     return out / "train.jsonl", out / "test.jsonl"

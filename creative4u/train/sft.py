@@ -32,6 +32,34 @@ PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "mer
                    "generation_config.json")
 
 
+# creative4u.models loads Qwen-VL processors through image-only subclasses; files saved by them name those classes,
+# which only creative4u knows. Saved folders get the stock names back so vLLM and plain transformers load them.
+STOCK_PROCESSOR_CLASSES = {"ImageOnlyQwen2_5_VLProcessor": "Qwen2_5_VLProcessor",
+                           "ImageOnlyQwen2VLProcessor": "Qwen2VLProcessor"}
+
+
+def restore_stock_processor_class(folder: str | Path) -> list[str]:
+    """Rename creative4u's image-only processor classes to the stock ones in a saved folder; return files fixed.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "processor_config.json").write_text('{"processor_class": "ImageOnlyQwen2_5_VLProcessor"}')
+    >>> restore_stock_processor_class(d), json.loads((d / "processor_config.json").read_text())["processor_class"]
+    (['processor_config.json'], 'Qwen2_5_VLProcessor')
+    """
+    fixed = []
+    for name in ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json"):
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text())
+        if data.get("processor_class") in STOCK_PROCESSOR_CLASSES:
+            data["processor_class"] = STOCK_PROCESSOR_CLASSES[data["processor_class"]]
+            path.write_text(json.dumps(data, indent=2) + "\n")
+            fixed.append(name)
+    return fixed
+
+
 def resolve_model_path(model_args: ModelArguments, output_dir: str | Path) -> str:
     """The model to load: ``tiny`` is built (offline, seeded) into ``output_dir/base_model`` first."""
     if model_args.model_name_or_path != TINY:
@@ -182,6 +210,7 @@ def finish(trainer: Any, out: Path, base_path: str, stage: str, started: float, 
     if not trainer.is_world_process_zero():
         return {"stage": stage, "output_dir": str(out)}
     save_processor_files(adapter_base(base_path) or base_path, out)
+    restore_stock_processor_class(out)
     history = trainer.state.log_history
     summary: dict[str, Any] = {
         "stage": stage, "output_dir": str(out), "base_model": adapter_base(base_path) or base_path,
