@@ -27,8 +27,10 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_mo
 
 def _copy_processor(sources: Sequence[str | Path], out: Path) -> list[str]:
     """Copy processor files from the first source folder that has each; return the names copied."""
-    copied = []
+    copied: list[str] = []
     for name in PROCESSOR_FILES:
+        if name == "chat_template.jinja" and "chat_template.json" in copied:
+            continue  # one template file, as in the base (two could drift apart)
         for src in sources:
             path = Path(src) / name
             if path.is_file():
