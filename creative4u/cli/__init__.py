@@ -20,6 +20,7 @@ from creative4u import __version__
 # extras are imported inside the command functions.
 COMMAND_MODULES = [
     "creative4u.cli.screen",
+    "creative4u.cli.index",
     "creative4u.cli.eval",
     "creative4u.cli.data",
     "creative4u.cli.serve",

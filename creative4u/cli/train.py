@@ -26,6 +26,8 @@ TRAIN_COMMANDS: dict[str, tuple[str, str]] = {
     "grpo": ("creative4u.train.grpo:main", "stage 2: GRPO with TRL GRPOTrainer and creative4u rewards"),
     "tiny": ("creative4u.train.learnability:main",
              "the CPU proof: tiny model, visual pair task, SFT then GRPO, held-out accuracy before/after"),
+    "disgust": ("creative4u.train.disgust.train:main", "the disgust classifier check (MobileNet-V2 + CBAM, mean "
+                "teacher, OHEM, cascade, calibration, ONNX): --config recipes/disgust/config_*.yaml"),
 }
 
 

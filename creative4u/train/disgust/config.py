@@ -69,6 +69,9 @@ class DisgustTrainConfig:
     warmup_steps: int = field(default=50, metadata={"help": "Linear learning-rate warm-up steps."})
     seed: int = field(default=0, metadata={"help": "Seed of initialisation, sampling and augmentation."})
     threads: int = field(default=0, metadata={"help": "torch CPU threads (0: torch's default)."})
+    channels_last: bool = field(
+        default=True, metadata={"help": "Train in NHWC memory format (CPU: ~1.6x faster depthwise convolutions)."}
+    )
     augment_scale: list[float] = field(
         default_factory=lambda: [0.6, 1.0], metadata={"help": "Random-crop side range, as a share of the image."}
     )

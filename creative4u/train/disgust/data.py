@@ -221,8 +221,8 @@ class IndexSampler:
 # --- a stand-in task from real photos -------------------------------------------------------------------------
 # No disgust data can be downloaded here. For smoke tests and the CPU benchmark, positives are real photo crops
 # with a synthetic mould/stain texture laid over part of them (class "object", as mould on objects is); negatives
-# are plain crops and, so that "any patch" is not a shortcut, crops carrying a clean, smooth colour sticker of the
-# same sizes. It stands in for real disgust data: it exercises every part of the recipe, not the real task.
+# are plain crops and, so that "any patch" is not a shortcut, some crops carry a clean, smooth colour sticker of
+# the same sizes. It stands in for real disgust data: it exercises every part of the recipe, not the real task.
 STANDIN_CLASSES = ["object", "none"]
 _MOULD_COLOURS = np.array([[86, 104, 48], [122, 128, 96], [44, 38, 26], [196, 196, 170], [104, 84, 40]], float)
 
@@ -306,8 +306,8 @@ def _standin_image(photos: list[Any], rng: np.random.Generator, size: int, posit
 
 def build_standin(out_dir: str | Path, photos: list[Any], labelled_per_class: int = 20, unlabelled: int = 300,
                   val_per_class: int = 30, test_per_class: int = 150, size: int = 128,
-                  unlabelled_positive: float = 0.3, seed: int = 0, opacity: tuple[float, float] = (0.35, 0.9),
-                  coverage: tuple[float, float] = (0.03, 0.2), sticker_share: float = 0.5) -> dict[str, Any]:
+                  unlabelled_positive: float = 0.3, seed: int = 0, opacity: tuple[float, float] = (0.7, 0.95),
+                  coverage: tuple[float, float] = (0.15, 0.4), sticker_share: float = 0.3) -> dict[str, Any]:
     """Write a stand-in dataset in the disgust layout from real photos (PIL images); return its manifest.
 
     Photos are split three ways so that validation and test crops come from photos never seen in training:

@@ -185,7 +185,8 @@ class StageTrainer:
 
     def inputs(self, x_uint8: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = augment(x_uint8.float() / 255.0, generator, tuple(self.cfg.augment_scale), self.cfg.augment_jitter)
-        return normalise(x, self.mean, self.std)
+        x = normalise(x, self.mean, self.std)
+        return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
 
     def supervised(self, logits: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Mean per-sample loss, or the OHEM mean over the hardest share of the batch."""
@@ -228,6 +229,10 @@ class StageTrainer:
         teacher = copy.deepcopy(student) if cfg.mean_teacher else None
         opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         history: list[dict[str, float]] = []
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        student.to(memory_format=fmt)
+        if teacher is not None:
+            teacher.to(memory_format=fmt)
         bar = tqdm(range(cfg.steps), desc=desc, disable=not cfg.progress, leave=False)
         student.train()
         for step in bar:
@@ -245,7 +250,7 @@ class StageTrainer:
                 history.append({"step": step, **record})
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         kept = teacher if teacher is not None and cfg.eval_model == "teacher" else student
-        return kept.eval(), history
+        return kept.to(memory_format=torch.contiguous_format).eval(), history
 
 
 @torch.no_grad()
