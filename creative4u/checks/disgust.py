@@ -233,6 +233,8 @@ class Disgust(Check):
         if options:
             raise ValueError(f"check 'disgust': unknown options {sorted(options)}; valid: model_dir, backend, "
                              "threads, cam_layer, heatmap")
+        if backend not in BACKENDS or cam_layer not in ("head", "backbone"):
+            raise ValueError(f"check 'disgust': backend must be one of {BACKENDS} and cam_layer 'head' or 'backbone'")
         self.model_dir = model_dir if model_dir is not None else os.environ.get(ENV_VAR, "")
         self.backend, self.threads, self.cam_layer, self.heatmap = backend, int(threads), cam_layer, heatmap
         self.meta = self._read_meta()

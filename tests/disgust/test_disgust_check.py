@@ -69,6 +69,8 @@ def test_without_a_model_the_check_is_unavailable_never_safe(tmp_path, monkeypat
     assert bad.status == "unavailable" and "disgust.json" in bad.summary
     with pytest.raises(ValueError, match="unknown options"):
         Disgust(model_dir=str(tmp_path), modle="x")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Disgust(model_dir=str(tmp_path), backend="tensorflow")
 
 
 def test_env_var_and_fingerprint_in_the_cache_key(disgust_model, tmp_path, monkeypatch, flagged_image):

@@ -103,3 +103,15 @@ def test_gpu_recipes_build_trainers_on_the_tiny_model(path: Path, tiny_pairs: Pa
         assert [f.__name__ for f in trainer.reward_funcs] == args.reward_funcs
         assert trainer.num_generations == args.num_generations
         assert trainer.train_dataset[1]["id"].endswith("~swapped")
+
+
+def test_cli_train_dispatch(tmp_path: Path, capsys) -> None:
+    from creative4u.cli import main as cli_main
+    from creative4u.cli.train import TRAIN_COMMANDS
+
+    assert set(TRAIN_COMMANDS) >= {"sft", "grpo", "tiny"}
+    assert cli_main(["train", "sft", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the recipe's own parser answers --help with every option
+        cli_main(["train", "grpo", "--help"])
+    assert "--reward_funcs" in capsys.readouterr().out
