@@ -1,11 +1,12 @@
 """Milliseconds per image of the disgust classifier on one core: torch vs ONNX Runtime, and the whole check.
 
     python benchmarks/bench_disgust.py                                   # stand-in and MobileNet-V2 1.0 @ 224
-    python benchmarks/bench_disgust.py --model runs/disgust-standin/runs/mt_ohem_s0   # a trained folder as well
+    python benchmarks/bench_disgust.py --model runs/disgust-standin/runs/mean_teacher_ohem_s0  # + a trained one
 
 Speed does not depend on the weights, so without ``--model`` the benchmark saves untrained models of the two
-recipe architectures (the CPU stand-in: MobileNet-V2 0.25 + CBAM at 96 px; production: MobileNet-V2 1.0 + CBAM at
-224 px), exports them to ONNX (verified against torch: the max |difference| is printed) and times, per image:
+recipe architectures (read from ``recipes/disgust/``: the CPU stand-in, MobileNet-V2 0.25 + CBAM at 96 px; the
+production recipe, MobileNet-V2 1.0 + CBAM at 224 px), exports them to ONNX (verified against torch: the max
+|difference| is printed) and times, per image:
 
 * ``torch``: the forward pass (probabilities + class-activation maps), batch 1;
 * ``torch+gradcam``: forward plus the Grad-CAM backward the torch backend draws its heat map with;
@@ -35,13 +36,18 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ARCHS = {
-    "standin_mnv2_0.25_96px": {"backbone": "tiny", "image_size": 96, "cbam_kernel": 3, "cbam_reduction": 8,
-                               "backbone_config": {"depth_multiplier": 0.25, "min_depth": 8,
-                                                   "finegrained_output": False}},
-    "mobilenet_v2_1.0_224px": {"backbone": "mobilenet_v2", "image_size": 224, "cbam_kernel": 7, "cbam_reduction": 16,
-                               "backbone_config": {}},
-}
+REPO = Path(__file__).resolve().parent.parent
+RECIPES = {"standin (config_cpu_standin)": "config_cpu_standin.yaml",
+           "production (config_mobilenet_v2)": "config_mobilenet_v2.yaml"}
+
+
+def recipe_arch(filename: str) -> dict[str, Any]:
+    """The architecture fields of a recipe (the benchmark times exactly what the recipe trains)."""
+    from creative4u.train.disgust.config import load_train_config
+
+    cfg = load_train_config(REPO / "recipes" / "disgust" / filename, ["data_dir=unused"])
+    keys = ("backbone", "backbone_config", "image_size", "cbam", "cbam_kernel", "cbam_reduction", "dropout")
+    return {k: getattr(cfg, k) for k in keys}
 
 
 def timed(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> dict[str, float]:
@@ -65,7 +71,7 @@ def save_untrained(arch: dict[str, Any], out: Path, classes: list[str]) -> Path:
     from creative4u.train.disgust.model import DisgustModel, build_stage, save_disgust_model
 
     torch.manual_seed(0)
-    stage = build_stage({**arch, "cbam": True}, len(classes), arch["image_size"])
+    stage = build_stage(arch, len(classes), arch["image_size"])
     model = DisgustModel([stage], classes.index("none")).eval()
     meta = {"classes": classes, "negative_class": "none", "image_size": arch["image_size"], "threshold": 0.5}
     save_disgust_model(model, out, meta)
@@ -120,14 +126,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         targets = [(Path(m).name, Path(m)) for m in args.model]
         if not args.no_builtin:
-            targets += [(n, save_untrained(a, Path(tmp) / n, ["animal", "human", "object", "none"]))
-                        for n, a in ARCHS.items()]
+            targets += [(n, save_untrained(recipe_arch(f), Path(tmp) / f"m{i}", ["animal", "human", "object", "none"]))
+                        for i, (n, f) in enumerate(RECIPES.items())]
         for name, path in targets:
             rows.append(bench_model(name, path, args.repeat))
-    print(f"{'model':<28} {'params':>9} {'side':>4}  {'torch':>8} {'+gradcam':>9} {'onnx':>8} {'check':>8}  "
+    print(f"{'model':<34} {'params':>9} {'side':>4}  {'torch':>8} {'+gradcam':>9} {'onnx':>8} {'check':>8}  "
           "(ms/image, one core, CPU time)  onnx max|dp|")
     for r in rows:
-        print(f"{r['model']:<28} {r['parameters']:>9,} {r['image_size']:>4}  {r['torch']['cpu_ms']:>8.2f} "
+        print(f"{r['model']:<34} {r['parameters']:>9,} {r['image_size']:>4}  {r['torch']['cpu_ms']:>8.2f} "
               f"{r['torch+gradcam']['cpu_ms']:>9.2f} {r['onnx']['cpu_ms']:>8.2f} {r['check']['cpu_ms']:>8.2f}  "
               f"{r['onnx_max_abs_diff']}")
     print(json.dumps({"bench": "disgust", "rows": rows}))

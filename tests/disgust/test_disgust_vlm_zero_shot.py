@@ -146,6 +146,6 @@ def test_real_vllm_accepts_the_forced_yes_no_request(tmp_path, photo):
         check = DisgustVLM(base_url=server.base_url + "/v1", model="tiny", max_pixels=128 * 128, timeout=120)
         report = check.run(LoadedImage.from_pil(photo))
     assert report.status in ("ok", "flagged"), report.summary
-    print(report.values["answers"])
     assert all(a["answer"] in ("yes", "no") for a in report.values["answers"].values())
+    assert all(a["source"] == "logprobs" for a in report.values["answers"].values())  # scores, not just answers
     assert all(0.0 <= p <= 1.0 for p in report.values["probabilities"].values())
