@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 
 SAMPLES := $(sort $(wildcard data/samples/*.jpg))
 
-.PHONY: run test lint bench clean vllm-env browser
+.PHONY: run test lint bench clean vllm-env browser train-tiny
 
 run: $(VENV)/.core-installed
 	$(BIN)/creative4u select $(SAMPLES) --title "Organic cappuccino, 250 g" -q "cappuccino" -q "coffee gift"
@@ -30,6 +30,10 @@ browser:
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check creative4u tests benchmarks scripts
+
+# The CPU proof that CoT-SFT then GRPO learn a visual pair task on a tiny model (one JSON line of results).
+train-tiny: $(VENV)/.dev-installed
+	$(BIN)/creative4u train tiny --config recipes/tiny/learnability/config_cpu.yaml
 
 bench: $(VENV)/.core-installed
 	$(BIN)/python benchmarks/bench_checks.py
