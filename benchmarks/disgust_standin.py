@@ -85,8 +85,8 @@ def run_variant(name: str, overrides: list[str], data: Path, out: Path, seed: in
     from creative4u.train.disgust.train import train_disgust
 
     base = [f"data_dir={data}", f"output_dir={out}", f"seed={seed}", f"steps={args.steps}",
-            f"image_size={args.image_size}", f"threads={args.threads}", f"progress={str(not args.quiet).lower()}",
-            f"target_precision={args.target_precision}"]
+            f"image_size={args.image_size}", f"progress={str(not args.quiet).lower()}",
+            f"target_precision={args.target_precision}"] + ([f"threads={args.threads}"] if args.threads else [])
     started = time.perf_counter()
     report = train_disgust(load_train_config(RECIPE, base + overrides))
     row = {"variant": name, "seed": seed, "threshold": report["calibration"]["threshold"],
@@ -190,7 +190,7 @@ def main() -> int:
     parser.add_argument("--unlabelled", type=int, default=400, help="unlabelled pool size")
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps per run")
     parser.add_argument("--image-size", type=int, default=96, help="model input side")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default; 1 on a busy machine)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the recipe's, 1)")
     parser.add_argument("--target-precision", type=float, default=0.95, help="calibration target on val")
     parser.add_argument("--opacity", default="0.7,0.95", help="mould overlay opacity range")
     parser.add_argument("--coverage", default="0.15,0.4", help="mould / sticker share of the image, range")

@@ -75,19 +75,19 @@ def run_check(args: argparse.Namespace) -> int:
     result = pipeline.check(args.images, evidence=bool(args.json))
     if args.evidence:
         result["evidence_files"] = _write_evidence(pipeline, args.images, args.evidence)
+    return _emit(result, args.json, format_check_table)
+
+
+def _emit(result: dict[str, Any], as_json: bool, formatter: Any) -> int:
+    """Print unreadable files on stderr, the result on stdout; exit 1 when any file could not be read."""
     _report_errors(result["errors"])
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    else:
-        print(format_check_table(result))
+    print(json.dumps(result, indent=2, ensure_ascii=False, default=str) if as_json else formatter(result))
     return 1 if result["errors"] else 0
 
 
 def _write_evidence(pipeline: Any, paths: list[str], out_dir: str) -> list[str]:
-    try:
-        from creative4u.checks.evidence import write_evidence
-    except ImportError:
-        return []
+    from creative4u.checks.evidence import write_evidence
+
     images, _ = pipeline.load(paths)
     written: list[str] = []
     for img in images:
@@ -102,12 +102,7 @@ def run_select(args: argparse.Namespace) -> int:
     finally:
         if pipeline._judge is not None:
             pipeline.judge.close()
-    _report_errors(result["errors"])
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    else:
-        print(format_select_table(result))
-    return 1 if result["errors"] else 0
+    return _emit(result, args.json, format_select_table)
 
 
 def _table(rows: list[list[str]]) -> str:
