@@ -43,6 +43,9 @@ class ModelArguments:
     min_pixels: int | None = field(default=None, metadata={"help": "processor: minimum pixels per image"})
     max_pixels: int | None = field(default=None, metadata={
         "help": "processor: maximum pixels per image (fewer image tokens; 1280*28*28 is Qwen's suggestion)"})
+    torch_threads: int = field(default=0, metadata={
+        "help": "CPU threads for torch (0: torch's default). On a busy shared CPU 1 is much faster: idle threads "
+                "spin while waiting for a core"})
 
     def __post_init__(self) -> None:
         if not self.model_name_or_path:

@@ -164,6 +164,9 @@ def _runs_section(runs: list[dict[str, Any]]) -> str:
     if grpo and grpo.get("reward_curve"):
         lines.append(f"\nGRPO reward mean: {grpo['reward_first']} at the first logged step, {grpo['reward_last']} at "
                      f"the last; share of groups with no reward spread (mean): {grpo['frac_reward_zero_std_mean']}.")
+    if grpo and grpo.get("eval_reward_curve"):
+        points = ", ".join(f"{v} (step {s})" for s, v in grpo["eval_reward_curve"])
+        lines.append(f"Reward on the held-out pairs: {points}.")
     return "\n".join(lines) + "\n"
 
 

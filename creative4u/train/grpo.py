@@ -33,6 +33,7 @@ from creative4u.train.sft import (
     peft_config,
     prepare_output,
     resolve_model_path,
+    set_threads,
 )
 
 
@@ -75,6 +76,7 @@ def build_grpo_trainer(model_args: ModelArguments, lora: LoraArguments, data_arg
 
     rewards = build_rewards(args.reward_funcs, args.reward_kwargs)  # fail on a bad name before loading anything
     check_order_settings(args, data_args)
+    set_threads(model_args)
     out = prepare_output(args, (model_args, lora, data_args, args))
     with args.main_process_first(desc="build the model and the data"):
         path = resolve_model_path(model_args, out)
@@ -92,17 +94,27 @@ def build_grpo_trainer(model_args: ModelArguments, lora: LoraArguments, data_arg
 def reward_summary(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The reward curve and the share of groups with no reward spread, from TRL's log lines.
 
-    >>> reward_summary([{"step": 1, "reward": 0.5, "frac_reward_zero_std": 0.25},
-    ...                 {"step": 2, "reward": 1.5, "frac_reward_zero_std": 0.75}])
-    {'reward_curve': [[1, 0.5], [2, 1.5]], 'reward_first': 0.5, 'reward_last': 1.5, 'frac_reward_zero_std_mean': 0.5}
+    >>> s = reward_summary([{"step": 0, "eval_reward": 0.9, "eval_frac_reward_zero_std": 0.4},
+    ...                     {"step": 1, "reward": 0.5, "frac_reward_zero_std": 0.25},
+    ...                     {"step": 2, "reward": 1.5, "frac_reward_zero_std": 0.75},
+    ...                     {"step": 2, "eval_reward": 1.2, "eval_frac_reward_zero_std": 0.7}])
+    >>> s["reward_curve"], s["frac_reward_zero_std_mean"], s["eval_reward_curve"], s["eval_frac_reward_zero_std"]
+    ([[1, 0.5], [2, 1.5]], 0.5, [[0, 0.9], [2, 1.2]], [[0, 0.4], [2, 0.7]])
+
+    ``reward_curve`` is the training reward per step (each step sees new prompts, so it is noisy);
+    ``eval_reward_curve`` is the reward on the same held-out prompts at each evaluation, the cleaner trend.
     """
-    curve = [[h.get("step", i + 1), round(float(h["reward"]), 4)] for i, h in enumerate(history) if "reward" in h]
-    zero = [float(h["frac_reward_zero_std"]) for h in history if "frac_reward_zero_std" in h]
+    def curve(key: str) -> list[list[float]]:
+        return [[h.get("step", i + 1), round(float(h[key]), 4)] for i, h in enumerate(history) if key in h]
+
+    train, zero = curve("reward"), [v for _, v in curve("frac_reward_zero_std")]
     return {
-        "reward_curve": curve,
-        "reward_first": curve[0][1] if curve else None,
-        "reward_last": curve[-1][1] if curve else None,
+        "reward_curve": train,
+        "reward_first": train[0][1] if train else None,
+        "reward_last": train[-1][1] if train else None,
         "frac_reward_zero_std_mean": round(sum(zero) / len(zero), 4) if zero else None,
+        "eval_reward_curve": curve("eval_reward"),
+        "eval_frac_reward_zero_std": curve("eval_frac_reward_zero_std"),
     }
 
 

@@ -152,7 +152,10 @@ def _stage(kind: str, cfg: LearnabilityConfig, model: str, train: Path) -> dict[
 
     recipe, overrides = (cfg.sft_recipe, cfg.sft_overrides) if kind == "sft" else (cfg.grpo_recipe, cfg.grpo_overrides)
     out = Path(cfg.output_dir) / kind
-    argv = _recipe_args(recipe, overrides, model_name_or_path=model, train_data=train, output_dir=out)
+    fixed = {"model_name_or_path": model, "train_data": train, "output_dir": out}
+    if kind == "grpo":  # the eval reward is measured on the held-out pairs
+        fixed["eval_data"] = train.with_name("test.jsonl")
+    argv = _recipe_args(recipe, overrides, **fixed)
     model_args, lora, data_args, args = parse_recipe(kind, argv)
     if kind == "sft":
         from creative4u.train.sft import run_sft
@@ -175,19 +178,25 @@ def _export(run_dir: Path, out: Path, figures: dict[str, Any] | None = None) -> 
     return out
 
 
-def _curves(cfg: LearnabilityConfig) -> Path:
-    """One PNG with the SFT loss and the GRPO rewards (from both runs' metrics.jsonl)."""
+def _curves(cfg: LearnabilityConfig, result: dict[str, Any]) -> Path:
+    """One PNG: SFT loss, then GRPO rewards (steps continue across stages), and the held-out accuracies."""
     from creative4u.train.plots import plot_curves, read_metrics
 
-    history = []
+    history: list[dict[str, Any]] = []
     offset = 0
     for stage in ("sft", "grpo"):
         path = Path(cfg.output_dir) / stage / "metrics.jsonl"
         if path.is_file():
             rows = read_metrics(path)
+            if stage == "grpo":  # the policy loss is not comparable with the SFT loss: leave it out
+                rows = [{k: v for k, v in r.items() if k not in ("loss", "eval_loss")} for r in rows]
             history += [{**r, "step": r.get("step", 0) + offset} for r in rows]
             offset = max([r["step"] for r in history if "step" in r] or [0])
-    return plot_curves(history, Path(cfg.output_dir) / "curves.png", title="tiny Qwen2.5-VL: SFT, then GRPO")
+    bars = {"before": result["accuracy_before"], "after SFT": result["accuracy_after_sft"]}
+    if "accuracy_after_grpo" in result:
+        bars["after GRPO"] = result["accuracy_after_grpo"]
+    return plot_curves(history, Path(cfg.output_dir) / "curves.png", title="tiny Qwen2.5-VL: SFT, then GRPO",
+                       bars=bars)
 
 
 def run_learnability(cfg: LearnabilityConfig) -> dict[str, Any]:
@@ -199,6 +208,7 @@ def run_learnability(cfg: LearnabilityConfig) -> dict[str, Any]:
 
         torch.set_num_threads(cfg.torch_threads)
     started, load_start = time.perf_counter(), os.getloadavg()[0]
+    cfg.output_dir = str(Path(cfg.output_dir).resolve())  # adapters record their base model's path
     out = Path(cfg.output_dir)
     train, test = build_task(cfg)
     base = build_tiny_vlm(out / "base_model", seed=cfg.tiny_seed)
@@ -218,7 +228,9 @@ def run_learnability(cfg: LearnabilityConfig) -> dict[str, Any]:
         result.update({"accuracy_after_grpo": after_grpo["accuracy"],
                        "strict_accuracy_after_grpo": after_grpo["strict_accuracy"],
                        "reward_curve": grpo.get("reward_curve"),
-                       "frac_reward_zero_std_mean": grpo.get("frac_reward_zero_std_mean")})
+                       "frac_reward_zero_std_mean": grpo.get("frac_reward_zero_std_mean"),
+                       "eval_reward_curve": grpo.get("eval_reward_curve"),
+                       "eval_frac_reward_zero_std": grpo.get("eval_frac_reward_zero_std")})
         stages.update({"after_grpo": after_grpo, "grpo": _brief(grpo)})
     final_run = out / ("sft" if cfg.skip_grpo else "grpo")
     result.update({"n_train_pairs": _count(train), "n_test_pairs": before["pairs"],
@@ -226,7 +238,7 @@ def run_learnability(cfg: LearnabilityConfig) -> dict[str, Any]:
                    "load_average_start": round(load_start, 2), "load_average_end": round(os.getloadavg()[0], 2),
                    "cpus": os.cpu_count()})
     _export(final_run, out / "model", figures=result)
-    result["curves"] = str(_curves(cfg))
+    result["curves"] = str(_curves(cfg, result))
     result["model"] = str(out / "model")
     if cfg.vllm_check:
         served = evaluate_vllm(out / "model", test, cfg)

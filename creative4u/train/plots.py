@@ -20,10 +20,10 @@ from typing import Any
 # Panels: (title, keys that may appear in TRL's log lines); a panel is drawn when any of its keys was logged.
 PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("loss", ("loss", "eval_loss")),
-    ("reward (mean over completions)", ("reward", "rewards/answer_correct/mean", "rewards/strict_format/mean",
-                                        "rewards/order_consistency/mean")),
-    ("groups with no reward spread", ("frac_reward_zero_std",)),
-    ("token accuracy / completion length", ("mean_token_accuracy", "completions/mean_length")),
+    ("reward (mean over completions)", ("reward", "eval_reward", "rewards/answer_correct/mean",
+                                        "eval_rewards/answer_correct/mean", "rewards/strict_format/mean")),
+    ("groups with no reward spread", ("frac_reward_zero_std", "eval_frac_reward_zero_std")),
+    ("SFT token accuracy", ("mean_token_accuracy", "eval_mean_token_accuracy")),
 )
 
 
@@ -46,8 +46,12 @@ def series(history: Sequence[dict[str, Any]], key: str) -> tuple[list[float], li
     return steps, values
 
 
-def plot_curves(history: Sequence[dict[str, Any]], out_png: str | Path, title: str = "") -> Path:
-    """Draw every logged panel of :data:`PANELS` (loss, rewards, zero-spread groups, ...) into one PNG."""
+def plot_curves(history: Sequence[dict[str, Any]], out_png: str | Path, title: str = "",
+                bars: dict[str, float] | None = None) -> Path:
+    """Draw every logged panel of :data:`PANELS` (loss, rewards, zero-spread groups, ...) into one PNG.
+
+    ``bars`` adds a bar panel (e.g. held-out accuracy before and after each stage).
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no display on training machines
@@ -55,8 +59,11 @@ def plot_curves(history: Sequence[dict[str, Any]], out_png: str | Path, title: s
 
     panels = [(name, [k for k in keys if series(history, k)[0]]) for name, keys in PANELS]
     panels = [(name, keys) for name, keys in panels if keys] or [("no metrics logged", [])]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, (name, keys) in zip(axes[0], panels, strict=True):
+    n = len(panels) + (1 if bars else 0)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    if bars:
+        _bar_panel(axes[0][-1], bars)
+    for ax, (name, keys) in zip(axes[0], panels, strict=False):
         for key in keys:
             xs, ys = series(history, key)
             ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, label=key)
@@ -73,6 +80,16 @@ def plot_curves(history: Sequence[dict[str, Any]], out_png: str | Path, title: s
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def _bar_panel(ax: Any, bars: dict[str, float]) -> None:
+    names, values = list(bars), [float(v) for v in bars.values()]
+    ax.bar(names, values, color=["#999999", "#4c72b0", "#55a868", "#c44e52"][: len(names)])
+    for i, v in enumerate(values):
+        ax.text(i, v + 0.02, f"{v:.1%}", ha="center", fontsize=9)
+    ax.axhline(0.5, color="black", linestyle=":", linewidth=1)  # chance on balanced pairs
+    ax.set_ylim(0, 1.1)
+    ax.set_title("held-out accuracy (judge, transformers)", fontsize=10)
 
 
 def _trainer_callback_base() -> type:

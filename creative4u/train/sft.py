@@ -60,13 +60,22 @@ def restore_stock_processor_class(folder: str | Path) -> list[str]:
     return fixed
 
 
+def set_threads(model_args: ModelArguments) -> None:
+    """Apply ``torch_threads`` (measured on a 2-core CPU shared with other jobs: a GRPO step took 12 s with two
+    threads and 2.4 s with one)."""
+    if model_args.torch_threads:
+        import torch
+
+        torch.set_num_threads(model_args.torch_threads)
+
+
 def resolve_model_path(model_args: ModelArguments, output_dir: str | Path) -> str:
     """The model to load: ``tiny`` is built (offline, seeded) into ``output_dir/base_model`` first."""
     if model_args.model_name_or_path != TINY:
         return model_args.model_name_or_path
     from creative4u.testing.tiny_vlm import build_tiny_vlm
 
-    target = Path(output_dir) / "base_model"
+    target = (Path(output_dir) / "base_model").resolve()  # absolute: adapters record it as their base
     if not (target / "config.json").is_file():
         build_tiny_vlm(target, arch=model_args.tiny_arch, seed=model_args.tiny_seed)  # type: ignore[arg-type]
     return str(target)
@@ -233,6 +242,7 @@ def build_sft_trainer(model_args: ModelArguments, lora: LoraArguments, data_args
 
     from creative4u.train.plots import MetricsLogger
 
+    set_threads(model_args)
     out = prepare_output(args, (model_args, lora, data_args, args))
     with args.main_process_first(desc="build the model and the data"):  # rank 0 builds, the others reuse
         path = resolve_model_path(model_args, out)
