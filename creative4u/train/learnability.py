@@ -18,6 +18,7 @@ and the machine's load) and writes ``result.json``, ``curves.png`` and the expor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -264,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     (cfg,) = TrlParser((LearnabilityConfig,), prog="creative4u train tiny").parse_args_and_config(
         list(argv) if argv is not None else sys.argv[1:])
-    print(json.dumps(run_learnability(cfg)))
+    with contextlib.redirect_stdout(sys.stderr):  # the trainers print their log lines: keep stdout to one JSON line
+        result = run_learnability(cfg)
+    print(json.dumps(result))
     return 0
 
 
