@@ -77,13 +77,12 @@ def tiny_pairs(tmp_path_factory, photos) -> Path:
     return d / "pairs.jsonl"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", GPU_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))
-def test_gpu_recipes_build_trainers_on_the_tiny_model(path: Path, tiny_pairs: Path, tmp_path: Path) -> None:
+def build_on_tiny(path: Path, pairs: Path, tmp_path: Path, extra: list[str] | None = None) -> tuple:
+    """The recipe's trainer on the tiny model: only :data:`CPU_OVERRIDES` (and, for GRPO, no vLLM) changed."""
     from creative4u.train.configs import parse_recipe
 
     stage = stage_of(path)
-    overrides = [*CPU_OVERRIDES, "--output_dir", str(tmp_path / "run"), "--train_data", str(tiny_pairs)]
+    overrides = [*CPU_OVERRIDES, "--output_dir", str(tmp_path / "run"), "--train_data", str(pairs), *(extra or [])]
     if stage == "grpo":
         overrides += ["--use_vllm", "false"]
     model, lora, data, args = parse_recipe(stage, ["--config", str(path), *overrides])
@@ -92,6 +91,14 @@ def test_gpu_recipes_build_trainers_on_the_tiny_model(path: Path, tiny_pairs: Pa
     else:
         from creative4u.train.grpo import build_grpo_trainer as build
     trainer, _ = build(model, lora, data, args)
+    return trainer, lora, args
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", GPU_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))
+def test_gpu_recipes_build_trainers_on_the_tiny_model(path: Path, tiny_pairs: Path, tmp_path: Path) -> None:
+    stage = stage_of(path)
+    trainer, lora, args = build_on_tiny(path, tiny_pairs, tmp_path)
     peft_cfg = trainer.model.peft_config["default"]
     assert peft_cfg.r == lora.lora_r and peft_cfg.lora_alpha == lora.lora_alpha
     trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
@@ -127,19 +134,11 @@ def test_gpu_recipes_take_one_optimizer_step_on_the_tiny_model(path: Path, tiny_
     """
     import torch
 
-    from creative4u.train.configs import parse_recipe
-
     stage = stage_of(path)
-    overrides = [*CPU_OVERRIDES, "--output_dir", str(tmp_path / "run"), "--train_data", str(tiny_pairs),
-                 "--max_steps", "1", "--warmup_steps", "0", "--save_strategy", "no"]
+    extra = ["--max_steps", "1", "--warmup_steps", "0", "--save_strategy", "no"]
     if stage == "grpo":
-        overrides += ["--use_vllm", "false", "--max_completion_length", "32"]
-    model, lora, data, args = parse_recipe(stage, ["--config", str(path), *overrides])
-    if stage == "sft":
-        from creative4u.train.sft import build_sft_trainer as build
-    else:
-        from creative4u.train.grpo import build_grpo_trainer as build
-    trainer, _ = build(model, lora, data, args)
+        extra += ["--max_completion_length", "32"]
+    trainer, _, args = build_on_tiny(path, tiny_pairs, tmp_path, extra)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     out = trainer.train()
     assert trainer.state.global_step == 1 and torch.isfinite(torch.tensor(out.training_loss))
