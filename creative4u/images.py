@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import warnings
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -97,6 +98,17 @@ class LoadedImage:
     @property
     def size(self) -> tuple[int, int]:
         return self.image.size
+
+    def shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Compute an intermediate once per image, for every check that needs it (the result must not be mutated).
+
+        >>> img = LoadedImage.from_pil(Image.new("RGB", (4, 4)))
+        >>> img.shared("answer", lambda: 42), img.shared("answer", lambda: 0)
+        (42, 42)
+        """
+        if key not in self._cache:  # the image's own cache lives exactly as long as the image
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def rgb(self, max_side: int | None = None) -> np.ndarray:
         """The image as a uint8 HxWx3 array, downscaled (area) so its longer side is at most ``max_side``."""

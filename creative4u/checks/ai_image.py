@@ -79,8 +79,9 @@ class AiImage(Check):
     version = "1"
 
     def measure(self, img: LoadedImage) -> Measurement:
-        prov = analyse_provenance(img)
-        fres = analyse_forensics(img)
+        # the same analyses as the provenance and forensics checks: computed once per image when both run
+        prov = img.shared("provenance", lambda: analyse_provenance(img))
+        fres = img.shared("forensics", lambda: analyse_forensics(img))
         fvals = forensic_values(fres)
         scores = {k: v["score"] for k, v in fvals["signals"].items()}
         verdict = combine(prov, scores, float(self.options.get("forensic_weight", FORENSIC_WEIGHT)))

@@ -359,7 +359,7 @@ class Forensics(Check):
     version = "1"
 
     def measure(self, img: LoadedImage) -> Measurement:
-        result = analyse_forensics(img)
+        result = img.shared("forensics", lambda: analyse_forensics(img))  # ai_image needs it too
         values = forensic_values(result)
         scores = {k: v["score"] for k, v in values["signals"].items()}
         top = max(scores, key=scores.get)

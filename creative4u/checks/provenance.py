@@ -424,7 +424,7 @@ class Provenance(Check):
     version = "1"
 
     def measure(self, img: LoadedImage) -> Measurement:
-        result = analyse_provenance(img)
+        result = img.shared("provenance", lambda: analyse_provenance(img))  # ai_image needs it too
         values = {k: v for k, v in result.items() if k != "score"}
         evidence = [Evidence("metadata", {"verdict": result["verdict"], "declared_by": result["declared_by"],
                                           "reasons": result["reasons"], "c2pa": _c2pa_brief(result["c2pa"])},

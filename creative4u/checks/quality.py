@@ -66,17 +66,14 @@ def logistic(x: float, centre: float, width: float) -> float:
 
 
 def shared(img: LoadedImage, key: str, compute: Callable[[], Any]) -> Any:
-    """Compute an intermediate once per image (e.g. the noise level that sharpness and noise both need).
+    """Compute a quality intermediate once per image (e.g. the noise level that sharpness and noise both need).
 
     >>> from PIL import Image
     >>> img = LoadedImage.from_pil(Image.new("RGB", (4, 4)))
     >>> shared(img, "answer", lambda: 42), shared(img, "answer", lambda: 0)
     (42, 42)
     """
-    cache_key = ("quality", key)
-    if cache_key not in img._cache:  # the image's own cache lives exactly as long as the image
-        img._cache[cache_key] = compute()
-    return img._cache[cache_key]
+    return img.shared(("quality", key), compute)
 
 
 def _area_resize(arr: np.ndarray, side: int) -> np.ndarray:
