@@ -92,17 +92,17 @@ def evaluate(model_dir: str | Path, pairs_path: str | Path, cfg: LearnabilityCon
     started = time.perf_counter()
     verdicts = judge.judge_pairs(inputs)
     judge.close()
+    return {**_scores(verdicts, pairs), "answers_a": sum(v.winner == "A" for v in verdicts),
+            "seconds": round(time.perf_counter() - started, 1), "example": verdicts[0].raw[:300] if verdicts else ""}
+
+
+def _scores(verdicts: Sequence[Any], pairs: Sequence[Any]) -> dict[str, Any]:
+    """Accuracy of the verdicts, the share right and well-formed, and the share well-formed."""
     right = [v.winner == p.label for v, p in zip(verdicts, pairs, strict=True)]
     ok = [v.parse_status == "ok" for v in verdicts]
-    return {
-        "pairs": len(pairs),
-        "accuracy": round(sum(right) / len(pairs), 4),
-        "strict_accuracy": round(sum(r and o for r, o in zip(right, ok, strict=True)) / len(pairs), 4),
-        "format_ok": round(sum(ok) / len(pairs), 4),
-        "answers_a": sum(v.winner == "A" for v in verdicts),
-        "seconds": round(time.perf_counter() - started, 1),
-        "example": verdicts[0].raw[:300] if verdicts else "",
-    }
+    return {"pairs": len(pairs), "accuracy": round(sum(right) / len(pairs), 4),
+            "strict_accuracy": round(sum(r and o for r, o in zip(right, ok, strict=True)) / len(pairs), 4),
+            "format_ok": round(sum(ok) / len(pairs), 4)}
 
 
 def evaluate_vllm(model_dir: str | Path, pairs_path: str | Path, cfg: LearnabilityConfig) -> dict[str, Any]:
@@ -122,11 +122,7 @@ def evaluate_vllm(model_dir: str | Path, pairs_path: str | Path, cfg: Learnabili
                             max_new_tokens=cfg.eval_max_new_tokens, max_pixels=cfg.image_size * cfg.image_size)
         verdicts = judge.judge_pairs(inputs)
         judge.close()
-    right = [v.winner == p.label for v, p in zip(verdicts, pairs, strict=True)]
-    ok = [v.parse_status == "ok" for v in verdicts]
-    return {"pairs": len(pairs), "accuracy": round(sum(right) / len(pairs), 4),
-            "strict_accuracy": round(sum(r and o for r, o in zip(right, ok, strict=True)) / len(pairs), 4),
-            "format_ok": round(sum(ok) / len(pairs), 4), "server_start_seconds": round(ready, 1),
+    return {**_scores(verdicts, pairs), "server_start_seconds": round(ready, 1),
             "seconds": round(time.perf_counter() - started, 1), "example": verdicts[0].raw[:300] if verdicts else ""}
 
 
