@@ -232,7 +232,7 @@ def bench_agreement(model: str, url: str, served: str, pairs: list[PairInput], m
 
 
 def start_vllm(model: Path, log_dir: Path) -> Any:
-    from creative4u.serve.vllm_launcher import launch_vllm
+    from creative4u.vllm_launcher import launch_vllm
 
     return launch_vllm(str(model), served_model_name="tiny", dtype="float32", log_path=str(log_dir / "vllm.log"))
 

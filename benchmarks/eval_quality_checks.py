@@ -24,7 +24,7 @@ import sys
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from creative4u.judge.train_feature import (  # noqa: E402
+from creative4u.train.feature_judge import (  # noqa: E402
     CATEGORY_CHECKS,
     QUALITY_CHECKS,
     TrainConfig,

@@ -268,3 +268,36 @@ def _decode(data: bytes, name: str, fmt: str, max_pixels: int) -> LoadedImage:
         n_frames=n_frames,
         info=info,
     )
+
+
+def prepare_image(image: Image.Image, max_pixels: int | None) -> Image.Image:
+    """The image a vision-language model sees: RGB, scaled down (aspect kept) to at most ``max_pixels`` pixels.
+
+    >>> prepare_image(Image.new("RGB", (400, 100)), 10_000).size
+    (200, 50)
+
+    The VLM judges, the zero-shot checks and the data builders all call this, so an OpenAI server, a local model
+    and a training set get the same pixels. ``None`` or 0 keeps the size.
+    """
+    import math
+
+    image = image.convert("RGB")
+    w, h = image.size
+    if max_pixels and w * h > max_pixels:
+        scale = math.sqrt(max_pixels / (w * h))
+        size = (max(1, int(w * scale)), max(1, int(h * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image
+
+
+def image_data_url(image: Image.Image) -> str:
+    """A PIL image as a ``data:image/png;base64,...`` URL (PNG: lossless, so the server sees the same pixels).
+
+    >>> image_data_url(Image.new("RGB", (2, 2)))[:22]
+    'data:image/png;base64,'
+    """
+    import base64
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=False, compress_level=1)  # level 1: the encode is on the hot path
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

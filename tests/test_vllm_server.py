@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creative4u.serve.vllm_launcher import (
+from creative4u.vllm_launcher import (
     DEFAULT_VENV,
     VENV_ENV_VAR,
     VLLMError,
@@ -96,7 +96,7 @@ def test_server_that_dies_reports_its_log_fast(tmp_path: Path) -> None:
 
 def test_closed_port_fails_fast() -> None:
     openai = pytest.importorskip("openai")
-    from creative4u.serve.vllm_launcher import free_port
+    from creative4u.vllm_launcher import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     start = time.monotonic()

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> None:
-    from creative4u.serve.vllm_launcher import add_vllm_serve_arguments, vllm_serve_command
+    from creative4u.vllm_launcher import add_vllm_serve_arguments, vllm_serve_command
 
     p = sub.add_parser("vllm-serve", help="start a vLLM server (GPU vllm or the CPU build) and wait for health")
     add_vllm_serve_arguments(p)

@@ -24,13 +24,10 @@ URL and the reason once the retries are spent: a selection never hangs and never
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
-import os
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from creative4u.images import image_data_url, prepare_image
 from creative4u.judge.base import JudgeUnavailableError, PairInput, Verdict
 from creative4u.judge.vlm import (
     DEFAULT_MAX_NEW_TOKENS,
@@ -39,14 +36,21 @@ from creative4u.judge.vlm import (
     Request,
     TokenInfo,
     VLMJudge,
-    prepare_image,
     reject_unknown_options,
     timed,
+)
+from creative4u.openai_client import (
+    FORCED_CHOICE_MODES,
+    error_message,
+    forced_choice_body,
+    make_client,
+    resolve_api_key,
+    run_sync,
+    token_logprobs,
 )
 from creative4u.prompts import PROMPT_VERSION
 
 T = TypeVar("T")
-FORCED_CHOICE_MODES = ("structured_outputs", "guided_choice", "off")
 LETTERS = ("A", "B")
 _OPTIONS = (
     "base_url",
@@ -65,53 +69,10 @@ _OPTIONS = (
 )
 
 
-def image_data_url(image: Any) -> str:
-    """A PIL image as a ``data:image/png;base64,...`` URL (PNG: lossless, so the server sees the same pixels).
-
-    >>> from PIL import Image
-    >>> image_data_url(Image.new("RGB", (2, 2)))[:22]
-    'data:image/png;base64,'
-    """
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=False, compress_level=1)  # level 1: the encode is on the hot path
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion from sync code, also when the caller is already inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())  # type: ignore[arg-type]
-    box: dict[str, Any] = {}
-
-    def target() -> None:  # a running loop cannot be re-entered: use a fresh loop in a helper thread
-        try:
-            box["value"] = asyncio.run(make())  # type: ignore[arg-type]
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = err
-
-    thread = threading.Thread(target=target, name="creative4u-openai-judge")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def _tokens(choice: Any) -> list[TokenInfo] | None:
     """Token texts with their top-k alternatives from an OpenAI ``choice.logprobs`` (None when not returned)."""
-    content = getattr(getattr(choice, "logprobs", None), "content", None)
-    if not content:
-        return None
-    out = []
-    for item in content:
-        top = list(item.top_logprobs or [])
-        letters = {t.token: t.logprob for t in top}
-        letters[item.token] = item.logprob
-        floor = min((t.logprob for t in top), default=None)
-        out.append(TokenInfo(item.token, item.logprob, letters, floor))
-    return out
+    tokens = token_logprobs(choice)
+    return None if tokens is None else [TokenInfo(t.token, t.logprob, dict(t.top), t.floor) for t in tokens]
 
 
 class OpenAIJudge(VLMJudge):
@@ -152,7 +113,7 @@ class OpenAIJudge(VLMJudge):
         )
         self.base_url = str(base_url).rstrip("/")
         # vLLM without --api-key accepts any key, but the client insists on one.
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.api_key = resolve_api_key(api_key)
         self.timeout = float(timeout)
         self.concurrency = int(concurrency)
         self.max_retries = int(max_retries)
@@ -166,14 +127,9 @@ class OpenAIJudge(VLMJudge):
     # --- client plumbing -----------------------------------------------------------------------------------
     def _client(self) -> Any:
         try:
-            from openai import AsyncOpenAI
+            return make_client(self.base_url, self.api_key, self.timeout, self.max_retries)
         except ImportError as err:  # pragma: no cover - the vlm/serve extras install it
-            raise JudgeUnavailableError(
-                "the openai judge needs the `openai` package: pip install 'creative4u[vlm]'"
-            ) from err
-        return AsyncOpenAI(
-            base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=self.max_retries
-        )
+            raise JudgeUnavailableError(f"the openai judge: {err}") from err
 
     def _unavailable(self, err: Exception) -> JudgeUnavailableError:
         """Translate a client error into a message that names the server, the model and what to do."""
@@ -188,11 +144,11 @@ class OpenAIJudge(VLMJudge):
                 f"{where}: cannot connect after {tries} ({err.__cause__ or err}); is the server running?"
             )
         if isinstance(err, openai.NotFoundError):
-            return JudgeUnavailableError(f"{where}: model or endpoint not found: {_message(err)}")
+            return JudgeUnavailableError(f"{where}: model or endpoint not found: {error_message(err)}")
         if isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
-            return JudgeUnavailableError(f"{where}: the server refused the API key: {_message(err)}")
+            return JudgeUnavailableError(f"{where}: the server refused the API key: {error_message(err)}")
         if isinstance(err, openai.APIStatusError):
-            return JudgeUnavailableError(f"{where}: HTTP {err.status_code}: {_message(err)}")
+            return JudgeUnavailableError(f"{where}: HTTP {err.status_code}: {error_message(err)}")
         return JudgeUnavailableError(f"{where}: {type(err).__name__}: {err}")
 
     async def _gather(self, jobs: Sequence[Callable[[Any], Awaitable[T]]]) -> list[T]:
@@ -242,11 +198,7 @@ class OpenAIJudge(VLMJudge):
 
     def _forced_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"continue_final_message": True, "add_generation_prompt": False}
-        if self.forced_mode == "guided_choice":
-            body["guided_choice"] = list(LETTERS)
-        else:
-            body["structured_outputs"] = {"choice": list(LETTERS)}
-        return body
+        return {**body, **(forced_choice_body(LETTERS, self.forced_mode) or {})}
 
     async def _force_one(self, client: Any, messages: list[dict[str, Any]], prefix: str) -> ForcedChoice:
         import openai
@@ -263,7 +215,8 @@ class OpenAIJudge(VLMJudge):
                 extra_body=self._forced_body(),
             )
         except openai.BadRequestError as err:  # the server lacks the extension: a failed verdict, not an outage
-            return ForcedChoice(None, error=f"server rejected the forced choice: {_message(err)}", latency_ms=clock())
+            error = f"server rejected the forced choice: {error_message(err)}"
+            return ForcedChoice(None, error=error, latency_ms=clock())
         choice = resp.choices[0]
         text = (choice.message.content or "").strip()
         tokens = _tokens(choice) or []
@@ -292,13 +245,3 @@ class OpenAIJudge(VLMJudge):
         """:meth:`judge_pairs` for async callers (the gateway): runs in a worker thread, never blocks the loop."""
         return await asyncio.to_thread(self.judge_pairs, pairs)
 
-
-def _message(err: Exception) -> str:
-    """The server's own error message out of an OpenAI status error, shortened."""
-    body = getattr(err, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error")
-        msg = inner.get("message") if isinstance(inner, dict) else body.get("message")
-        if msg:
-            return str(msg)[:300]
-    return str(err)[:300]

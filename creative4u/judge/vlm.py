@@ -27,9 +27,10 @@ from typing import Any
 
 from PIL import Image
 
+from creative4u.answer_format import ParsedAnswer, forced_prefix, parse_answer
+from creative4u.images import prepare_image
 from creative4u.judge.base import Judge, PairInput, Verdict
 from creative4u.judge.cache import VerdictCache, cache_key
-from creative4u.judge.parsing import ParsedAnswer, forced_prefix, parse_answer
 from creative4u.prompts import PROMPT_VERSION, RenderedPrompt, render_pair_prompt
 
 # Qwen2.5-VL's recommended upper bound (1280 tokens of 28x28 pixels): larger images cost time, add nothing.
@@ -81,23 +82,6 @@ class Request:
     pair: PairInput
     prompt: RenderedPrompt
     key: str
-
-
-def prepare_image(image: Image.Image, max_pixels: int) -> Image.Image:
-    """The image the model sees: RGB, scaled down (aspect kept) to at most ``max_pixels`` pixels.
-
-    >>> prepare_image(Image.new("RGB", (400, 100)), 10_000).size
-    (200, 50)
-
-    Both backends call this, so an OpenAI server and a local model get the same pixels.
-    """
-    image = image.convert("RGB")
-    w, h = image.size
-    if max_pixels and w * h > max_pixels:
-        scale = math.sqrt(max_pixels / (w * h))
-        size = (max(1, int(w * scale)), max(1, int(h * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    return image
 
 
 def _letter_probability(

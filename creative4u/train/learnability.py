@@ -106,12 +106,12 @@ def _scores(verdicts: Sequence[Any], pairs: Sequence[Any]) -> dict[str, Any]:
 
 
 def evaluate_vllm(model_dir: str | Path, pairs_path: str | Path, cfg: LearnabilityConfig) -> dict[str, Any]:
-    """Serve ``model_dir`` with vLLM (``creative4u.serve.vllm_launcher``) and evaluate it through the openai judge."""
+    """Serve ``model_dir`` with vLLM (``creative4u.vllm_launcher``) and evaluate it through the openai judge."""
     from creative4u.data.pairs import read_pairs
     from creative4u.images import load_image
     from creative4u.judge.base import PairInput
     from creative4u.judge.openai_backend import OpenAIJudge
-    from creative4u.serve.vllm_launcher import launch_vllm
+    from creative4u.vllm_launcher import launch_vllm
 
     pairs = read_pairs(pairs_path)[: cfg.max_test_pairs]
     inputs = [PairInput(load_image(p.image_a), load_image(p.image_b), title=p.title, queries=p.queries) for p in pairs]

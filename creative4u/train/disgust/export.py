@@ -1,7 +1,7 @@
 """Export a disgust model to ONNX and prove the file computes what the torch model computes.
 
 >>> import tempfile
->>> from creative4u.train.disgust.model import DisgustModel, build_stage
+>>> from creative4u.checks.disgust_model import DisgustModel, build_stage
 >>> model = DisgustModel([build_stage({"backbone": "tiny"}, 2, 64)], negative_index=1).eval()
 >>> path = export_onnx(model, 64, Path(tempfile.mkdtemp()) / "model.onnx")
 >>> verify_onnx(model, path, np.random.default_rng(0).normal(size=(2, 3, 64, 64)))["max_abs_diff"] < 1e-4
@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from creative4u.checks.disgust import META_FILE, ONNX_FILE
+from creative4u.checks.disgust_format import META_FILE, ONNX_FILE
 
 
 def export_onnx(model: Any, image_size: int, out_path: str | Path, opset: int = 17) -> Path:
-    """Trace ``model`` (a :class:`~creative4u.train.disgust.model.DisgustModel`) into an ONNX file."""
+    """Trace ``model`` (a :class:`~creative4u.checks.disgust_model.DisgustModel`) into an ONNX file."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, 3, image_size, image_size)
@@ -64,7 +64,7 @@ def export_model_dir(model_dir: str | Path, inputs: np.ndarray | None = None, op
 
     ``inputs`` (real, preprocessed images) are verified together with a batch of random inputs.
     """
-    from creative4u.train.disgust.model import load_disgust_model
+    from creative4u.checks.disgust_model import load_disgust_model
 
     path = Path(model_dir)
     model, meta = load_disgust_model(path)

@@ -31,7 +31,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from creative4u.checks.disgust_model import DisgustModel, DisgustNet, build_stage, save_disgust_model, torch_threads
 from creative4u.train.disgust.calibrate import calibrate_threshold, evaluate_at, plot_pr
-from creative4u.train.disgust.config import DisgustTrainConfig, config_help, load_train_config
+from creative4u.train.disgust.config import DisgustTrainConfig
 from creative4u.train.disgust.data import DatasetIndex, IndexSampler, augment, load_pixels, normalise, scan_dataset
-from creative4u.train.disgust.model import DisgustModel, DisgustNet, build_stage, save_disgust_model
 
 
 @dataclass
@@ -59,22 +59,6 @@ class Splits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     unlabelled_x: torch.Tensor
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch CPU threads (0: leave as is), then restore the previous count.
-
-    On a busy machine fewer threads can be much faster: with more threads than free cores, every small operator
-    waits at a barrier for a descheduled thread (measured here: BatchNorm 30x slower with 2 threads than with 1).
-    """
-    previous = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def set_seed(seed: int) -> None:
@@ -400,16 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``creative4u train disgust --config FILE [--set key=value ...]``."""
     import argparse
 
+    from creative4u.config import add_config_arguments, config_from_args
+
     parser = argparse.ArgumentParser(prog="creative4u train disgust", description="Train the disgust classifier.")
-    parser.add_argument("--config", help="recipe YAML (recipes/disgust/config_*.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field (repeat)")
-    parser.add_argument("--help-config", action="store_true", help="list every config field and exit")
+    add_config_arguments(parser, DisgustTrainConfig)
     args = parser.parse_args(argv)
-    if args.help_config:
-        print(config_help())
-        return 0
-    report = train_disgust(load_train_config(args.config, args.overrides))
+    report = train_disgust(config_from_args(DisgustTrainConfig, args).validate())
     print(format_report(report))
     return 0
 

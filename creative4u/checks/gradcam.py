@@ -1,7 +1,7 @@
 """Grad-CAM (Selvaraju et al., 2017) for a disgust model: which region pushed the class score up.
 
 >>> import torch
->>> from creative4u.train.disgust.model import DisgustModel, build_stage
+>>> from creative4u.checks.disgust_model import DisgustModel, build_stage
 >>> model = DisgustModel([build_stage({"backbone": "tiny"}, 2, 64)], negative_index=1).eval()
 >>> heat = grad_cam(model, torch.rand(1, 3, 64, 64), class_index=0)
 >>> heat.shape, bool(heat.min() >= 0)

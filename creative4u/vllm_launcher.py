@@ -1,6 +1,6 @@
 """Start, health-check and stop a vLLM OpenAI-compatible server for a model folder (plus LoRA adapters).
 
->>> from creative4u.serve.vllm_launcher import build_vllm_command
+>>> from creative4u.vllm_launcher import build_vllm_command
 >>> cmd = build_vllm_command("/models/tiny", python="/opt/vllm/bin/python", port=8000, device="cpu",
 ...                          lora={"selector": "/adapters/sel"})
 >>> cmd[cmd.index("--lora-modules") + 1]

@@ -316,7 +316,7 @@ def format_report(summary: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m creative4u.judge.train_feature [--pairs-dir DIR] [--workers 2] [--summary-out FILE]``."""
+    """``python -m creative4u.train.feature_judge [--pairs-dir DIR] [--workers 2] [--summary-out FILE]``."""
     import argparse
 
     defaults = TrainConfig()
