@@ -9,12 +9,15 @@
 
 The ensemble rule: an image is *approved* only if no enabled check flags it; it is *vetoed* (cannot win a
 selection) when a check marked ``veto`` flags it. Measurements are cached by (file hash, check, options) in this
-process and, when ``cache_dir`` is given, on disk as JSON, so an image is measured once.
+process and, when ``cache_dir`` is given, on disk as JSON, so an image is measured once. Errors are cached nowhere
+(they may be transient), so a failed check is retried on the next call.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -108,15 +111,16 @@ class CheckSuite:
         if hit is not None:
             return check.decide(*hit, cached=True)
         result = check.timed_measure(img)
-        MEMORY_CACHE.put(key, result)
-        self._to_disk(img.sha256, check, result)
+        if result[1] is None:  # errors may be transient: cached nowhere, so the next call retries
+            MEMORY_CACHE.put(key, result)
+            self._to_disk(img.sha256, check, result)
         return check.decide(*result)
 
     def _from_disk(self, sha: str, check: Check) -> tuple[Measurement | None, str | None, float] | None:
         path = self._disk_path(sha, check)
-        if path is None or not path.is_file():
+        if path is None:
             return None
-        try:
+        try:  # a vanished or half-written file (another worker's) reads as a miss
             raw = json.loads(path.read_text())
             m = raw["measurement"]
             meas = None if m is None else Measurement(**{**m, "evidence": [Evidence(**e) for e in m["evidence"]]})
@@ -128,15 +132,21 @@ class CheckSuite:
         path = self._disk_path(sha, check)
         if path is None or result[1] is not None:
             return  # errors are not cached on disk: they may be transient
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         payload = {
             "measurement": asdict(result[0]) if result[0] else None,
             "error": result[1],
             "elapsed_ms": result[2],
         }
-        tmp.write_text(json.dumps(payload, default=_json_default))
-        tmp.replace(path)  # atomic: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One temp file per writer: gateway workers (threads or processes) storing the same entry must not share it.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(payload, default=_json_default))
+            os.replace(tmp, path)  # atomic: a reader never sees half a file, the last writer wins
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def screen(self, img: LoadedImage) -> ImageScreen:
         """Run every enabled check on one image."""

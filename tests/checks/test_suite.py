@@ -126,3 +126,76 @@ def test_report_round_trip():
     from creative4u.checks.base import CheckReport
 
     assert CheckReport.from_dict(report.to_dict()) == report
+
+
+class Flaky(Check):
+    """A test check that fails on its first call and succeeds afterwards (a transient error)."""
+
+    name = "test_flaky"
+    calls = 0
+
+    def measure(self, img):
+        type(self).calls += 1
+        if type(self).calls == 1:
+            raise RuntimeError("transient")
+        return Measurement(score=0.1, values={}, summary="ok")
+
+
+CHECKS.register("test_flaky", Flaky)
+
+
+def test_error_result_is_retried_not_cached_in_memory():
+    MEMORY_CACHE.clear()
+    Flaky.calls = 0
+    suite = CheckSuite(_profile(test_flaky={}))
+    first = suite.screen(_img("teal")).reports["test_flaky"]
+    second = suite.screen(_img("teal")).reports["test_flaky"]
+    assert first.status == "error" and Flaky.calls == 2
+    assert second.status != "error" and not second.cached
+
+
+def _hammer_disk_cache(cache_dir: str, rounds: int = 200) -> None:
+    suite = CheckSuite(_profile(test_brightness={}), cache_dir=cache_dir)
+    check = suite.checks["test_brightness"]
+    result = (Measurement(score=0.5, values={"mean": 128.0}, summary="mean 128"), None, 1.0)
+    for _ in range(rounds):
+        suite._to_disk("ab" * 32, check, result)
+        hit = suite._from_disk("ab" * 32, check)  # a read beside the writers must never raise
+        assert hit is None or hit[0].score == 0.5
+
+
+def test_concurrent_disk_writers_same_key_never_raise_threads(tmp_path):
+    import threading
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker():
+        barrier.wait()
+        try:
+            _hammer_disk_cache(str(tmp_path))
+        except BaseException as exc:  # collected so the main thread can assert on it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(list(tmp_path.rglob("*.json"))) == 1 and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_concurrent_disk_writers_same_key_never_raise_processes(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_hammer_disk_cache, args=(str(tmp_path), 300)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    suite = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path)
+    assert suite._from_disk("ab" * 32, suite.checks["test_brightness"])[0].score == 0.5
+    assert not list(tmp_path.rglob("*.tmp")), "no temp file left behind"
