@@ -14,7 +14,7 @@ import pytest
 MODULES = [
     "creative4u.train.rewards",
     "creative4u.train.grpo",
-    "creative4u.judge.parsing",
+    "creative4u.answer_format",
     "creative4u.prompts",
     "creative4u.data.ctr_pairs",
     "creative4u.data.validate",

@@ -230,7 +230,7 @@ class _Teacher:
 
     def ask(self, pair: CreativePair) -> tuple[str | None, str, str]:
         """``(rationale or None, reason, raw reply)`` after up to ``attempts`` tries."""
-        from creative4u.judge.parsing import parse_answer
+        from creative4u.answer_format import parse_answer
 
         msgs, reason, raw = self.messages(pair), "", ""
         for _ in range(self.cfg.attempts):

@@ -117,23 +117,21 @@ def completion_text(rationale: str, label: str) -> str:
     >>> completion_text("Image B is sharper.", "B")
     '<think>Image B is sharper.</think><answer>B</answer>'
 
-    A rationale that is already a full ``<think>…</think><answer>…</answer>`` text must answer ``label``.
+    A rationale that is already a full ``<think>…</think><answer>…</answer>`` text must answer ``label``; any
+    other rationale holding a tag, an empty one, or a label other than A/B raises ``ValueError``
+    (:func:`creative4u.answer_format.format_completion` builds and checks the text).
     """
-    from creative4u.judge.parsing import parse_answer
+    from creative4u.answer_format import ANSWER_OPEN, THINK_OPEN, format_completion, parse_answer
 
-    if label not in ("A", "B"):
-        raise ValueError(f"a training completion needs label A or B, got {label!r}")
     text = rationale.strip()
-    if "<answer>" in text or "<think>" in text:
+    if ANSWER_OPEN in text or THINK_OPEN in text:
         parsed = parse_answer(text)
         if not parsed.ok:
             raise ValueError(f"rationale has tags but is not a valid answer ({parsed.reason}): {text[:80]!r}")
-        if parsed.answer != label:
+        if label in ("A", "B") and parsed.answer != label:
             raise ValueError(f"rationale answers {parsed.answer} but the label is {label}")
         text = parsed.reasoning
-    if not text:
-        raise ValueError("empty rationale")
-    return f"<think>{text}</think><answer>{label}</answer>"
+    return format_completion(text, label)
 
 
 def _rationale(pair: CreativePair, cfg: BuildConfig, screens: tuple[Any, Any]) -> tuple[str, str]:

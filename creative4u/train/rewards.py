@@ -6,10 +6,13 @@
 >>> REWARDS.names()
 ['answer_correct', 'cosine_length', 'order_consistency', 'protocol_items', 'strict_format']
 
-Every reward reads the answer with :func:`strict_answer`, the anti-hacking rule: exactly one ``<answer>`` block
-holding exactly ``A`` or ``B``. Anything else — both letters, an empty answer, "A or B", two answer blocks —
-is *no answer* and earns nothing, so a policy cannot collect reward by hedging. Rewards are picked by name in the
-recipe YAML (``reward_funcs``) with TRL's ``reward_weights``; parameters go in ``reward_kwargs``.
+Every reward reads the answer with the judge's own strict parser (:func:`creative4u.answer_format.parse_answer`,
+through :func:`strict_answer`): a completion has an answer only when the served judge would accept it — one
+non-empty ``<think>`` block, then one ``<answer>`` block holding exactly ``A`` or ``B``, nothing around them but
+whitespace. Anything else (both letters, an empty answer, "A or B", two blocks, `` A `` with spaces, stray tags)
+is *no answer* and earns nothing, so GRPO never trains toward an output the judge would reject. Rewards are
+picked by name in the recipe YAML (``reward_funcs``) with TRL's ``reward_weights``; parameters go in
+``reward_kwargs``.
 
 TRL passes a conversational completion as ``[{"role": "assistant", "content": "..."}]``; plain strings work too.
 A reward returns ``None`` for a completion it cannot score (TRL then leaves that reward out for that sample).
@@ -23,17 +26,12 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from creative4u.answer_format import THINK_CLOSE, parse_answer
 from creative4u.registry import Registry
 
 Reward = Callable[..., list[float | None]]
 REWARDS: Registry[Reward] = Registry("reward")
 
-_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_STRICT = re.compile(
-    r"\A\s*<think>(?P<think>(?:(?!</?think>|</?answer>).)*\S(?:(?!</?think>|</?answer>).)*)</think>"
-    r"\s*<answer>\s*[AB]\s*</answer>\s*\Z",
-    re.DOTALL,
-)
 # One protocol item's verdict, e.g. "Layout: A>B" (DESIGN.md: each item answered A>B / A=B / A<B).
 _VERDICT = re.compile(r"\bA\s*(?:>|<|=)\s*B\b")
 MIRROR = {"A": "B", "B": "A"}
@@ -56,19 +54,17 @@ def completion_text(completion: Any) -> str:
 
 
 def strict_answer(text: str) -> str | None:
-    """``"A"`` or ``"B"`` when the text holds exactly one answer block with exactly one letter, else None.
+    """``"A"`` or ``"B"`` when the judge's parser accepts the text, else None: ``parse_answer(text).answer``.
 
-    >>> [strict_answer(t) for t in ["<answer>A</answer>", "<answer> b </answer>", "<answer>A or B</answer>",
-    ...                             "<answer></answer>", "<answer>A</answer><answer>B</answer>", "A"]]
+    >>> [strict_answer(t) for t in ["<think>x</think><answer>A</answer>", "<think>x</think><answer> A </answer>",
+    ...                             "<think>x</think><answer>b</answer>", "<think><think></think><answer>A</answer>",
+    ...                             "<answer>A</answer>", "A"]]
     ['A', None, None, None, None, None]
 
-    Lower-case letters do not count: the protocol says ``A`` or ``B``, and the judge's parser would have to guess.
+    Lower-case letters, spaces around the letter and a missing reasoning block do not count: the served judge
+    rejects them, so training must not reward them.
     """
-    blocks = _ANSWER_BLOCK.findall(text)
-    if len(blocks) != 1 or text.count("<answer>") != 1:
-        return None
-    letter = blocks[0].strip()
-    return letter if letter in ("A", "B") else None
+    return parse_answer(text).answer
 
 
 def _texts(completions: Sequence[Any]) -> list[str]:
@@ -79,8 +75,9 @@ def _texts(completions: Sequence[Any]) -> list[str]:
 def answer_correct(completions: Sequence[Any], label: Sequence[str], **_: Any) -> list[float | None]:
     """1 when the strict answer equals the pair's label, 0 otherwise (no answer or a hedge scores 0).
 
-    >>> answer_correct(["<think>x</think><answer>B</answer>", "<answer>A, B</answer>"], label=["B", "B"])
-    [1.0, 0.0]
+    >>> answer_correct(["<think>x</think><answer>B</answer>", "<answer>B</answer>",
+    ...                 "<think>x</think><answer>A, B</answer>"], label=["B", "B", "B"])
+    [1.0, 0.0, 0.0]
 
     Pairs labelled ``tie`` have no right answer and are not scored (None).
     """
@@ -92,13 +89,14 @@ def answer_correct(completions: Sequence[Any], label: Sequence[str], **_: Any) -
 
 @REWARDS.register("strict_format")
 def strict_format(completions: Sequence[Any], **_: Any) -> list[float | None]:
-    """1 for exactly ``<think>non-empty reasoning</think><answer>A|B</answer>`` and nothing around it, else 0.
+    """1 exactly when the judge's parser accepts the completion (``parse_answer(text).ok``), else 0.
 
     >>> strict_format(["<think>B is sharper.</think>\\n<answer>B</answer>", "<think></think><answer>B</answer>",
-    ...                "<answer>B</answer>", "<think>a</think><answer>B</answer> thanks!"])
-    [1.0, 0.0, 0.0, 0.0]
+    ...                "<answer>B</answer>", "<think>a</think><answer>B</answer> thanks!",
+    ...                "<think>a</think><answer> B </answer>"])
+    [1.0, 0.0, 0.0, 0.0, 0.0]
     """
-    return [float(bool(_STRICT.match(t))) for t in _texts(completions)]
+    return [float(parse_answer(t).ok) for t in _texts(completions)]
 
 
 @REWARDS.register("protocol_items")
@@ -112,7 +110,7 @@ def protocol_items(completions: Sequence[Any], expected_items: int = 9, **_: Any
     """
     out: list[float | None] = []
     for text in _texts(completions):
-        think = text.split("</think>", 1)[0] if "</think>" in text else ""
+        think = text.split(THINK_CLOSE, 1)[0] if THINK_CLOSE in text else ""
         out.append(min(1.0, len(_VERDICT.findall(think)) / max(1, expected_items)))
     return out
 
@@ -123,13 +121,15 @@ def order_consistency(
 ) -> list[float | None]:
     """Agreement with the completions for the same pair shown in the swapped order, in the same batch.
 
-    >>> order_consistency(["<answer>A</answer>", "<answer>B</answer>", "<answer>A</answer>"],
-    ...                   pair_id=["p", "p", "q"], swapped=[False, True, False])
-    [1.0, 1.0, None]
+    >>> a, b = "<think>A is sharper.</think><answer>A</answer>", "<think>B is sharper.</think><answer>B</answer>"
+    >>> order_consistency([a, b, a, "<answer>A</answer>"], pair_id=["p", "p", "q", "q"],
+    ...                   swapped=[False, True, False, True])
+    [1.0, 1.0, 0.0, 0.0]
 
     A consistent judge answers ``A`` for (x, y) and ``B`` for (y, x). The score of a completion is the share of the
     mirrored prompt's completions whose answer is the mirror of its own; a completion with no strict answer scores
-    0, and one whose pair has no swapped copy in the batch is not scored (None). The GRPO data builder puts both
+    0 and never counts as a mirror for the other order, and one whose pair has no swapped copy in the batch is not
+    scored (None). The GRPO data builder puts both
     orders of a pair next to each other (``both_orders``) so they share a generation batch.
     """
     answers = [strict_answer(t) for t in _texts(completions)]
@@ -162,7 +162,7 @@ def cosine_length(
 ) -> list[float | None]:
     """Length shaping on a cosine schedule: short right answers earn most, long wrong ones lose least.
 
-    >>> [round(r, 2) for r in cosine_length(["<answer>A</answer>"] * 2, label=["A", "B"],
+    >>> [round(r, 2) for r in cosine_length(["<think>A is sharper.</think><answer>A</answer>"] * 2, label=["A", "B"],
     ...                                     completion_ids=[[0] * 10, [0] * 10], max_len=100)]
     [0.99, -0.99]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from creative4u.judge.parsing import parse_answer
+from creative4u.answer_format import parse_answer
 
 
 def b64(data: bytes) -> str:

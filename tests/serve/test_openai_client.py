@@ -11,7 +11,7 @@ import numpy as np
 import openai
 import pytest
 
-from creative4u.judge.parsing import parse_answer
+from creative4u.answer_format import parse_answer
 
 
 def content(images: list[bytes], text: str = "title: Ceramic coffee cup\nqueries: latte, espresso") -> list[dict]:

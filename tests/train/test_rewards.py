@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from creative4u.judge.parsing import parse_answer
+from creative4u.answer_format import parse_answer
 from creative4u.train.rewards import (
     REWARDS,
     answer_correct,
@@ -47,6 +47,21 @@ def test_hacks_and_malformed_answers_score_zero(text: str) -> None:
     assert answer_correct([text], label=["B"]) == [0.0]
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("<think><think></think><answer>A</answer>", "multiple_think"),  # issue 12: both rewarded 1 before
+        ("<think>A is sharper.</think><answer> A </answer>", "invalid_answer"),
+        ("<answer>A</answer>", "missing_think"),
+    ],
+)
+def test_what_the_judge_rejects_earns_no_format_or_answer_reward(text: str, reason: str) -> None:
+    assert parse_answer(text).reason == reason
+    assert strict_format([text]) == [0.0]
+    assert answer_correct([text], label=["A"]) == [0.0]
+    assert cosine_length([text], label=["A"], completion_ids=[[0] * 5])[0] < 0  # scored as wrong, not right
+
+
 def test_correctness_follows_the_label_and_ignores_ties() -> None:
     completions = [GOOD_A, conv(GOOD_A), GOOD_A.replace(">A<", ">B<"), GOOD_A]
     assert answer_correct(completions, label=["A", "A", "A", "tie"]) == [1.0, 1.0, 0.0, None]
@@ -60,7 +75,8 @@ def test_strict_format_agrees_with_the_judge_parser() -> None:
 
 
 def test_order_consistency_rewards_mirrored_answers_within_the_batch() -> None:
-    a, b, bad = "<answer>A</answer>", "<answer>B</answer>", "<answer>A or B</answer>"
+    a, b = GOOD_A, GOOD_A.replace(">A<", ">B<")
+    bad = "<think>x</think><answer>A or B</answer>"
     completions = [a, a, b, a, bad, b]
     pair_id = ["p", "p", "p", "p", "q", "q"]
     swapped = [False, False, True, True, False, True]
@@ -68,6 +84,10 @@ def test_order_consistency_rewards_mirrored_answers_within_the_batch() -> None:
     # the original order answers A twice; the swapped order answers B once and A once
     assert scores[:4] == [0.5, 0.5, 1.0, 0.0]
     assert scores[4:] == [0.0, 0.0]  # a hedge is never consistent, and nothing mirrors it
+    # a letter the judge would reject (no reasoning block, spaces around it) is no answer on either side
+    rejected = ["<answer>B</answer>", "<think>x</think><answer> B </answer>"]
+    assert order_consistency([a, rejected[0]], pair_id=["r", "r"], swapped=[False, True]) == [0.0, 0.0]
+    assert order_consistency([a, rejected[1]], pair_id=["r", "r"], swapped=[False, True]) == [0.0, 0.0]
     assert order_consistency([a], pair_id=["z"], swapped=[False]) == [None]
 
 

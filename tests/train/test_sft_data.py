@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import ImageEnhance
 
+from creative4u.answer_format import parse_answer
 from creative4u.data.pairs import CreativePair, read_pairs, write_pairs
 from creative4u.data.sft_data import (
     BuildConfig,
@@ -18,7 +19,6 @@ from creative4u.data.sft_data import (
     completion_text,
     load_training_dataset,
 )
-from creative4u.judge.parsing import parse_answer
 from creative4u.prompts import render_prompt
 
 

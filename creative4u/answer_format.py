@@ -1,10 +1,17 @@
-"""Strict parsing of a VLM judge's answer: ``<think>…</think><answer>A</answer>`` or nothing.
+"""The judge's answer format, ``<think>…</think><answer>A</answer>``, in one place: tags, strict parser, builders.
 
 >>> parse_answer("<think>A is sharper. Layout: A>B.</think><answer>A</answer>").answer
 'A'
 >>> p = parse_answer("<think>Both are fine.</think><answer>A or B</answer>")
 >>> p.answer, p.status, p.reason
 (None, 'failed', 'ambiguous_answer')
+>>> format_completion("B is sharper.", "B")
+'<think>B is sharper.</think><answer>B</answer>'
+
+Every part of creative4u that reads or writes this format imports it from here: the VLM judges (parse, forced
+choice), the GRPO rewards (a completion earns format or answer credit only when :func:`parse_answer` accepts it),
+the SFT and rationale builders (:func:`format_completion`), and the gateway (:func:`strip_tags` on text that came
+from an image). It imports nothing of creative4u, so every layer may use it.
 
 Anything but exactly one reasoning block followed by exactly one answer block holding a single capital ``A`` or
 ``B`` is a parse failure with a named reason; the parser never guesses a letter out of free text. A failure keeps
@@ -20,8 +27,11 @@ from typing import Literal
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
-_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
+# The four tags of the format, in the order a valid answer has them.
+TAGS: tuple[str, ...] = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 _STRICT = re.compile(r"\s*<think>(?P<think>.*?)</think>\s*<answer>(?P<answer>.*?)</answer>\s*", re.S)
+# Tags as a model or an image's text might write them: any case, spaces inside the brackets ("< Think >").
+_LOOSE_TAG = re.compile(r"</?\s*(?:think|answer)\s*>", re.I)
 # Reasoning kept for the forced choice is capped: a runaway generation must not blow up the follow-up prompt.
 MAX_FORCED_REASONING_CHARS = 4000
 
@@ -69,7 +79,7 @@ def _fail(reason: str, text: str) -> ParsedAnswer:
 
 def _structure_error(text: str) -> str | None:
     """The first structural problem of ``text`` (tag counts and order), or None when the skeleton is right."""
-    counts = {tag: text.count(tag) for tag in _TAGS}
+    counts = {tag: text.count(tag) for tag in TAGS}
     if counts[THINK_OPEN] == 0:
         return "missing_think"
     if counts[THINK_CLOSE] == 0:
@@ -141,7 +151,7 @@ def recover_reasoning(text: str) -> str:
         body = body.split(THINK_OPEN, 1)[1]
     for stop in (THINK_CLOSE, ANSWER_OPEN):
         body = body.split(stop, 1)[0]
-    for tag in _TAGS:  # left-over tags would break the forced prompt's own structure
+    for tag in TAGS:  # left-over tags would break the forced prompt's own structure
         body = body.replace(tag, " ")
     return body.strip()
 
@@ -155,7 +165,48 @@ def forced_prefix(reasoning: str, max_chars: int = MAX_FORCED_REASONING_CHARS) -
     Both backends build the forced choice from this same string, so they score the same continuation.
     """
     body = reasoning
-    for tag in _TAGS:
+    for tag in TAGS:
         body = body.replace(tag, " ")
     body = body.strip()[:max_chars].strip()
     return f"{THINK_OPEN}{body}{THINK_CLOSE}{ANSWER_OPEN}"
+
+
+def strip_tags(text: str) -> str:
+    """``text`` with every think/answer tag removed, whatever its case or inner spaces.
+
+    >>> strip_tags("Logo says <answer>B</answer> and < THINK >")
+    'Logo says B and '
+    >>> strip_tags("<thi<think>nk>x")  # removing one tag must not leave a new one behind
+    'x'
+
+    For text that must not fake the answer structure (an explanation quoting words found in an image).
+    """
+    while True:
+        stripped = _LOOSE_TAG.sub("", text)
+        if stripped == text:
+            return stripped
+        text = stripped
+
+
+def format_completion(reasoning: str, label: str) -> str:
+    """The canonical answer text ``<think>{reasoning}</think><answer>{label}</answer>``, checked by the parser.
+
+    >>> format_completion("  Image A is brighter.\\n", "A")
+    '<think>Image A is brighter.</think><answer>A</answer>'
+    >>> format_completion("A wins</think>", "A")
+    Traceback (most recent call last):
+    ...
+    ValueError: reasoning cannot be formatted as an answer (multiple_think): 'A wins</think>'
+
+    The reasoning is stripped of surrounding whitespace; a label other than ``A``/``B``, empty reasoning, or
+    reasoning holding a tag raises ``ValueError``, so every text built here is one :func:`parse_answer` accepts
+    with the same letter and reasoning.
+    """
+    if label not in ("A", "B"):
+        raise ValueError(f"a completion needs label A or B, got {label!r}")
+    body = reasoning.strip()
+    text = f"{THINK_OPEN}{body}{THINK_CLOSE}{ANSWER_OPEN}{label}{ANSWER_CLOSE}"
+    parsed = parse_answer(text)
+    if not parsed.ok or parsed.answer != label or parsed.reasoning != body:
+        raise ValueError(f"reasoning cannot be formatted as an answer ({parsed.reason}): {body[:80]!r}")
+    return text

@@ -1,10 +1,23 @@
-"""Strict answer parsing: every malformed output is classified, none is guessed."""
+"""The answer format: strict parsing (every malformed output classified, none guessed), tag stripping, building."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from creative4u.judge.parsing import FAILURE_REASONS, forced_prefix, parse_answer, recover_reasoning
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from creative4u.answer_format import (
+    FAILURE_REASONS,
+    TAGS,
+    forced_prefix,
+    format_completion,
+    parse_answer,
+    recover_reasoning,
+    strip_tags,
+)
+from creative4u.testing.completions import FRAGMENTS
 
 GOOD = [
     ("<think>A is sharper.</think><answer>A</answer>", "A", "A is sharper."),
@@ -88,3 +101,50 @@ def test_forced_prefix_strips_tags_that_would_break_its_structure() -> None:
 
 def test_forced_prefix_caps_runaway_reasoning() -> None:
     assert len(forced_prefix("x" * 50_000, max_chars=100)) == len("<think></think><answer>") + 100
+
+
+# Any spelling of a tag a reader (a model, a person, a lenient parser) might take for one.
+LOOSE_TAG = re.compile(r"</?\s*(think|answer)\s*>", re.I)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Logo reads <answer>B</answer>", "Logo reads B"),
+        ("< THINK >x</ Think >", "x"),
+        ("<thi<think>nk>x", "x"),  # one pass would leave "<think>" behind
+        ("<</answer>/think>x", "x"),
+        ("a < b and <thinking> stay", "a < b and <thinking> stay"),
+    ],
+)
+def test_strip_tags_removes_every_spelling_of_a_tag(text: str, expected: str) -> None:
+    assert strip_tags(text) == expected
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS + ("<", ">", "/", "thi", "nk")), st.text(max_size=5))))
+def test_stripped_text_never_holds_a_tag_and_always_fits_in_a_think_block(parts: list[str]) -> None:
+    stripped = strip_tags("".join(parts))
+    assert LOOSE_TAG.search(stripped) is None
+    assert strip_tags(stripped) == stripped
+    assert parse_answer(format_completion(stripped + " Judged.", "B")).answer == "B"
+
+
+def test_format_completion_builds_the_canonical_text() -> None:
+    assert format_completion(" A is sharper.\n", "A") == "<think>A is sharper.</think><answer>A</answer>"
+    assert format_completion("< think > is text", "B") == "<think>< think > is text</think><answer>B</answer>"
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "label", "match"),
+    [
+        ("x", "tie", "needs label A or B"),
+        ("x", "a", "needs label A or B"),
+        ("", "A", "empty_reasoning"),
+        ("  \n", "A", "empty_reasoning"),
+        *[(f"A wins {tag} here", "A", "multiple_") for tag in TAGS],
+    ],
+)
+def test_format_completion_refuses_what_the_parser_would_reject(reasoning: str, label: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        format_completion(reasoning, label)
