@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -29,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from creative4u import __version__
-from creative4u.answer_format import strip_tags
 from creative4u.images import ImageLoadError, LoadedImage, load_image
 from creative4u.judge.base import Judge, JudgeUnavailableError
 from creative4u.serve.config import MODEL_PREFIX, GatewayConfig
@@ -52,6 +52,8 @@ from creative4u.serve.protocol import (
     parse_context,
 )
 
+# Answer/think tags inside an explanation (a rationale can quote text found in an image) must not fake the answer.
+_TAGS = re.compile(r"</?\s*(think|answer)\s*>", re.I)
 # Reasons of creative4u.images.ImageLoadError that mean "over a limit" (413) rather than "unreadable" (400).
 _LIMIT_REASONS = ("file too large", "too many pixels", "image too large to decode")
 
@@ -107,12 +109,11 @@ class Outcome:
 def chat_content(outcome: Outcome, n: int) -> str:
     """The assistant message: the explanation as reasoning, then the answer, in the project's format."""
     r = outcome.result
-    # Tags inside an explanation (a rationale can quote text found in an image) must not fake the answer.
-    text = strip_tags(r["explanation"]).strip()
+    text = _TAGS.sub("", r["explanation"]).strip()
     judged = f"Judged by backend {outcome.backend} ({r.get('model', '')})."
     if outcome.fallback_reason:
         judged = f"The {outcome.requested} backend was unavailable ({outcome.fallback_reason}); {judged}"
-    return f"<think>{text} {strip_tags(judged)}</think>\n<answer>{answer_token(r['winner_index'], n)}</answer>"
+    return f"<think>{text} {_TAGS.sub('', judged)}</think>\n<answer>{answer_token(r['winner_index'], n)}</answer>"
 
 
 def make_judge(backend: str, options: dict[str, Any]) -> Judge:
@@ -340,7 +341,9 @@ class CreativeService:
         Two budgets: ``queue_timeout_s`` to get a worker (past it the gateway is overloaded: 503 ``overloaded``,
         nothing is blamed), then ``timeout`` for the work. ``fn`` records its phase in ``phase["now"]``: a timeout
         while the judge runs is the backend's (``BackendDown``: cooldown, fallback); one in loading or checks is
-        the machine's (503 ``overloaded``).
+        the machine's (503 ``overloaded``). While ``fn`` waits for a backend slot (phase ``busy``, bounded by ``fn``
+        itself) no clock runs; ``phase["since"]``, set when the judge gets its slot, restarts ``timeout`` for it,
+        so a busy but healthy backend is never charged for the queue in front of it.
         """
         loop, started = asyncio.get_running_loop(), asyncio.Event()
         marks: dict[str, float] = {"submitted": time.perf_counter()}
@@ -360,15 +363,23 @@ class CreativeService:
         except TimeoutError:
             if future.cancel():  # still queued: it never runs
                 raise self._overloaded(f"no free worker within {self.config.queue_timeout_s:g} s") from None
-        try:
-            result = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except TimeoutError:
-            if phase["now"] == "judge":
-                raise BackendDown(f"no answer within {timeout:g} s") from None
-            raise self._overloaded(f"{phase['now']} did not finish within {timeout:g} s") from None
+        result = await self._wait_work(asyncio.wrap_future(future), phase, marks["start"], timeout)
         queue = (marks["start"] - marks["submitted"]) * 1000
         self.metrics.queue.observe(queue / 1000)
         return result, {"queue": queue, "pipeline": (marks["end"] - marks["start"]) * 1000}
+
+    async def _wait_work(self, work: asyncio.Future, phase: dict[str, Any], start: float, timeout: float) -> Any:
+        """``work``'s result, or the timeout error of the phase it overran (see :meth:`_in_worker`)."""
+        while not work.done():
+            now = phase["now"]
+            left = None if now == "busy" else phase.get("since", start) + timeout - time.perf_counter()
+            if left is not None and left <= 0:
+                work.cancel()  # abandoned: the thread finishes alone, nobody waits for its result
+                if now == "judge":
+                    raise BackendDown(f"no answer within {timeout:g} s")
+                raise self._overloaded(f"{now} did not finish within {timeout:g} s")
+            await asyncio.wait({work}, timeout=0.05 if left is None else left)  # busy: poll for the judge's start
+        return work.result()
 
     def _overloaded(self, why: str) -> GatewayError:
         retry = str(max(1, round(self.config.queue_timeout_s / 4)))
@@ -396,10 +407,15 @@ class CreativeService:
         if reason := self._down_reason(backend):  # failed while this request queued: do not pile onto it
             raise BackendDown(reason)
         slot = self._slots.get(backend)
-        phase["now"] = "judge"
+        if slot:
+            phase["now"] = "busy"  # a wait for a slot is queue time, not the judge's: bounded here, never "down"
+            if not slot.acquire(timeout=self.config.queue_timeout_s):
+                n = self.config.backends[backend].max_parallel
+                raise self._overloaded(
+                    f"backend {backend!r} busy: no free slot of {n} within {self.config.queue_timeout_s:g} s"
+                )
+        phase["since"], phase["now"] = time.perf_counter(), "judge"
         try:
-            if slot:
-                slot.acquire()
             result = pipe.select(images, title=title, queries=queries, evidence=evidence)
         except Exception as err:
             if _is_unavailable(err):
