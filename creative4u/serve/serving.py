@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from creative4u import __version__
+from creative4u.answer_format import strip_tags
 from creative4u.images import ImageLoadError, LoadedImage, load_image
 from creative4u.judge.base import Judge, JudgeUnavailableError
 from creative4u.serve.config import MODEL_PREFIX, GatewayConfig
@@ -52,8 +52,6 @@ from creative4u.serve.protocol import (
     parse_context,
 )
 
-# Answer/think tags inside an explanation (a rationale can quote text found in an image) must not fake the answer.
-_TAGS = re.compile(r"</?\s*(think|answer)\s*>", re.I)
 # Reasons of creative4u.images.ImageLoadError that mean "over a limit" (413) rather than "unreadable" (400).
 _LIMIT_REASONS = ("file too large", "too many pixels", "image too large to decode")
 
@@ -109,11 +107,12 @@ class Outcome:
 def chat_content(outcome: Outcome, n: int) -> str:
     """The assistant message: the explanation as reasoning, then the answer, in the project's format."""
     r = outcome.result
-    text = _TAGS.sub("", r["explanation"]).strip()
+    # Tags inside an explanation (a rationale can quote text found in an image) must not fake the answer.
+    text = strip_tags(r["explanation"]).strip()
     judged = f"Judged by backend {outcome.backend} ({r.get('model', '')})."
     if outcome.fallback_reason:
         judged = f"The {outcome.requested} backend was unavailable ({outcome.fallback_reason}); {judged}"
-    return f"<think>{text} {_TAGS.sub('', judged)}</think>\n<answer>{answer_token(r['winner_index'], n)}</answer>"
+    return f"<think>{text} {strip_tags(judged)}</think>\n<answer>{answer_token(r['winner_index'], n)}</answer>"
 
 
 def make_judge(backend: str, options: dict[str, Any]) -> Judge:
