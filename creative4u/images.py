@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 
-# PIL's own bomb guard raises only past 2x its limit and warns below; we enforce our own cap from the header
-# instead, so PIL's is lifted to avoid a second, differently worded error.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's bomb guard (Image.MAX_IMAGE_PIXELS) is process-wide and guards every other decoder too (e.g. datasets'
+# Image()), so it is left as it is: _open_header reads the size without it and our own cap is enforced instead.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # A PNG can hide a bomb in compressed text chunks too; cap what PIL will inflate.
 PngImagePlugin.MAX_TEXT_CHUNK = 1024 * 1024
@@ -145,21 +144,27 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _read_bytes(source: str | os.PathLike | bytes, name: str, max_bytes: int) -> bytes:
+def _read_source(source: str | os.PathLike | bytes, name: str, max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.exists():
-            raise ImageLoadError(name, "file not found")
-        if not path.is_file():
-            raise ImageLoadError(name, "not a regular file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageLoadError(name, f"file too large ({size} bytes > limit {max_bytes})")
-        data = path.read_bytes()
-    else:
+        return bytes(source)
+    if not isinstance(source, str | os.PathLike):
         raise ImageLoadError(name, f"unsupported input type {type(source).__name__} (expected a path or bytes)")
+    path = Path(source)
+    if not path.exists():
+        raise ImageLoadError(name, "file not found")
+    if not path.is_file():
+        raise ImageLoadError(name, "not a regular file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImageLoadError(name, f"file too large ({size} bytes > limit {max_bytes})")
+    return path.read_bytes()
+
+
+def _read_bytes(source: str | os.PathLike | bytes, name: str, max_bytes: int) -> bytes:
+    try:
+        data = _read_source(source, name, max_bytes)
+    except OSError as err:  # permissions, a vanished file, an I/O error: this file's problem, not the batch's
+        raise ImageLoadError(name, f"cannot read the file ({type(err).__name__}: {_short(err)})") from err
     if not data:
         raise ImageLoadError(name, "empty file")
     if len(data) > max_bytes:
@@ -227,10 +232,10 @@ def load_image(
         return _decode(data, name, fmt, max_pixels)
     except ImageLoadError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError) as err:
-        raise ImageLoadError(name, f"corrupt or truncated {fmt} ({_short(err)})") from err
     except (MemoryError, Image.DecompressionBombError) as err:
         raise ImageLoadError(name, f"image too large to decode ({_short(err)})") from err
+    except Exception as err:  # noqa: BLE001 - any decoder failure (a plugin's TypeError too) is this file's error
+        raise ImageLoadError(name, f"corrupt or truncated {fmt} ({type(err).__name__}: {_short(err)})") from err
 
 
 def _short(err: BaseException) -> str:
@@ -238,10 +243,23 @@ def _short(err: BaseException) -> str:
     return text[:160]
 
 
+def _open_header(data: bytes, fmt: str) -> Image.Image:
+    """``Image.open`` for a sniffed format, minus Pillow's open-time pixel guard: only the header is read here, and
+    the caller applies creative4u's own cap before any pixel is decoded (the process-wide guard stays as it is)."""
+    if fmt not in Image.OPEN:
+        Image.init()
+    if fmt not in Image.OPEN:  # a Pillow built without this codec: its own error says so
+        return Image.open(io.BytesIO(data), formats=[fmt])
+    factory, _accept = Image.OPEN[fmt]
+    return factory(io.BytesIO(data), "")
+
+
 def _decode(data: bytes, name: str, fmt: str, max_pixels: int) -> LoadedImage:
+    # Pillow's warnings (bomb size, odd EXIF) are noise here: our cap below is the guard, and errors are raised.
+    # (A TIFF or GIF over twice Pillow's own limit can still raise its bomb error while loading: "too large".)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        im = Image.open(io.BytesIO(data))
+        im = _open_header(data, fmt)
         width, height = im.size
         if width <= 0 or height <= 0:
             raise ImageLoadError(name, f"invalid dimensions {width}x{height}")
