@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from creative4u.checks.profile import CheckProfile
 from creative4u.checks.suite import CheckSuite, ImageScreen
 from creative4u.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
-from creative4u.judge import get_judge
+from creative4u.judge import resolve_judge
 from creative4u.judge.base import Judge, PairInput
 from creative4u.selection import Comparison, rank, round_robin
 
@@ -33,7 +33,9 @@ class PipelineConfig:
     """Settings of a pipeline run (also read from the gateway's YAML config)."""
 
     profile: str = field(default="default", metadata={"help": "Check profile: a built-in name or a YAML path."})
-    backend: str = field(default="feature", metadata={"help": "Judge backend: feature, openai or transformers."})
+    backend: str = field(
+        default="feature", metadata={"help": "Judge backend: a registered name or alias, or 'module:Class'."}
+    )
     backend_options: dict[str, Any] = field(default_factory=dict, metadata={"help": "Options for the backend."})
     strategy: str = field(default="round_robin", metadata={"help": "Pairing strategy: round_robin or tournament."})
     cache_dir: str | None = field(default=None, metadata={"help": "On-disk cache of check measurements."})
@@ -45,7 +47,7 @@ class Pipeline:
     """Load, screen and judge creatives; every entry point (CLI, API, demo) calls this class."""
 
     def __init__(self, config: PipelineConfig | None = None, judge: Judge | None = None, **overrides: Any) -> None:
-        self.config = config or PipelineConfig(**overrides)
+        self.config = _with_overrides(config or PipelineConfig(), overrides)
         profile: str | CheckProfile = self.config.profile
         self.suite = CheckSuite(profile, cache_dir=self.config.cache_dir)
         self._judge = judge
@@ -53,7 +55,7 @@ class Pipeline:
     @property
     def judge(self) -> Judge:
         if self._judge is None:  # built on first use so `check` never loads a VLM
-            self._judge = get_judge(self.config.backend, **self.config.backend_options)
+            self._judge = resolve_judge(self.config.backend, self.config.backend_options)
         return self._judge
 
     def load(self, sources: Sequence[Source]) -> tuple[list[LoadedImage], list[dict[str, str]]]:
@@ -113,7 +115,7 @@ class Pipeline:
         def make_pair(i: int, j: int) -> PairInput:
             return PairInput(images[i], images[j], screens[i], screens[j], title, queries)
 
-        comparisons, calls = self._judge_pairs(n, competing, make_pair)
+        comparisons = self._judge_pairs(n, competing, make_pair)
         selection = rank(n, competing, comparisons, vetoed)
         names = [img.name for img in images]
         winner = selection.ranking[0]
@@ -125,9 +127,10 @@ class Pipeline:
             "vetoed": [{"index": i, "name": names[i], "reasons": screens[i].reasons} for i in vetoed],
             "all_vetoed": len(vetoed) == n,
             "explanation": explain(winner, names, comparisons, screens, vetoed),
-            "backend": self.config.backend if self._judge is None else self.judge.name,
+            "backend": self.judge.name,
             "model": self.judge.model_name,
-            "judge_calls": calls,
+            "judge_calls": selection.judge_calls,  # asked of the judge; cache hits are in cached_verdicts
+            "cached_verdicts": selection.cached_verdicts,
             "ties": sum(c.verdict == "tie" for c in comparisons),
             "flips": sum(c.flipped for c in comparisons),
             "title": title,
@@ -135,14 +138,14 @@ class Pipeline:
             "profile": self.suite.profile.name,
         }
 
-    def _judge_pairs(self, n: int, competing: list[int], make_pair: Any) -> tuple[list[Comparison], int]:
+    def _judge_pairs(self, n: int, competing: list[int], make_pair: Any) -> list[Comparison]:
         strategy = self.config.strategy
         if strategy == "round_robin" or len(competing) <= 2:
-            return round_robin(n, competing, self.judge, make_pair)
+            return round_robin(n, competing, self.judge, make_pair)[0]
         if strategy == "tournament":
             from creative4u.tournament import tournament  # lands with the VLM judge
 
-            return tournament(n, competing, self.judge, make_pair)
+            return tournament(n, competing, self.judge, make_pair)[0]
         raise ValueError(f"unknown selection strategy {strategy!r}; valid: round_robin, tournament")
 
     @staticmethod
@@ -161,6 +164,15 @@ class Pipeline:
                 }
             )
         return rows
+
+
+def _with_overrides(config: PipelineConfig, overrides: dict[str, Any]) -> PipelineConfig:
+    """``config`` with ``overrides`` applied on top (a new object: the caller's config is left as it was)."""
+    valid = [f.name for f in fields(PipelineConfig)]
+    for key in overrides:
+        if key not in valid:
+            raise TypeError(f"unknown pipeline setting {key!r}; valid: {', '.join(valid)}")
+    return replace(config, **overrides) if overrides else config
 
 
 def _frame(text: str, name_a: str, name_b: str) -> str:

@@ -81,7 +81,12 @@ class SingleFeatureJudge(Judge):
     name: ClassVar[str] = "single_feature"
 
     def __init__(
-        self, feature: str = "sharpness", temperature: float = 0.1, margin: float = 0.0, **check_options: Any
+        self,
+        feature: str = "sharpness",
+        temperature: float = 0.1,
+        margin: float = 0.0,
+        check_options: dict[str, Any] | None = None,
+        **more_check_options: Any,
     ) -> None:
         from creative4u.checks import get_check
 
@@ -92,7 +97,8 @@ class SingleFeatureJudge(Judge):
         self.feature = feature
         self.temperature = float(temperature)
         self.margin = float(margin)
-        self.check = get_check(feature, **check_options)  # an unknown name raises KeyError with the valid ones
+        # An unknown check name raises KeyError with the valid ones.
+        self.check = get_check(feature, **(check_options or {}), **more_check_options)
 
     @property
     def model_name(self) -> str:
