@@ -44,7 +44,10 @@ class PipelineConfig:
 
 
 class Pipeline:
-    """Load, screen and judge creatives; every entry point (CLI, API, demo) calls this class."""
+    """Load, screen and judge creatives; every entry point (CLI, API, demo) calls this class.
+
+    ``**overrides`` are :class:`PipelineConfig` fields applied on top of ``config`` (or of the defaults).
+    """
 
     def __init__(self, config: PipelineConfig | None = None, judge: Judge | None = None, **overrides: Any) -> None:
         self.config = _with_overrides(config or PipelineConfig(), overrides)

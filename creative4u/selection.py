@@ -94,7 +94,12 @@ def bradley_terry(
 
 @dataclass
 class Selection:
-    """The outcome of judging ``n`` creatives."""
+    """The outcome of judging ``n`` creatives.
+
+    ``judge_calls`` counts the ordered verdicts the judge really produced for ``comparisons``; verdicts served from
+    a verdict cache (``details["cached"]``) are excluded and counted in ``cached_verdicts``. A tournament's
+    tie-break judge is not counted.
+    """
 
     ranking: list[int]
     scores: list[float]
@@ -102,6 +107,19 @@ class Selection:
     judge_calls: int
     competing: list[int]
     wins: list[float]
+    cached_verdicts: int = 0
+
+
+def count_verdicts(comparisons: Sequence[Comparison]) -> tuple[int, int]:
+    """``(judged, cached)``: the ordered verdicts behind ``comparisons``, split by whether a cache answered.
+
+    >>> ab = Verdict("A", 0.9, 0.9, "", "t", "m")
+    >>> count_verdicts([combine_orders(ab, Verdict("B", 0.9, 0.1, "", "t", "m", details={"cached": True}))])
+    (1, 1)
+    """
+    orders = [o for c in comparisons for k, o in c.orders.items() if k in ("ab", "ba")]
+    cached = sum(bool(o.get("details", {}).get("cached")) for o in orders)
+    return len(orders) - cached, cached
 
 
 def round_robin(
@@ -138,4 +156,7 @@ def rank(n: int, competing: Sequence[int], comparisons: Sequence[Comparison], ve
     strength = np.where(np.isin(np.arange(n), list(competing)), strength, 0.0)
     order = sorted(competing, key=lambda i: (-strength[i], -wins[i], -soft[i], i))
     order += sorted((i for i in vetoed if i not in competing), key=lambda i: i)
-    return Selection(order, [float(s) for s in strength], list(comparisons), 0, list(competing), wins.tolist())
+    judged, cached = count_verdicts(comparisons)
+    return Selection(
+        order, [float(s) for s in strength], list(comparisons), judged, list(competing), wins.tolist(), cached
+    )
