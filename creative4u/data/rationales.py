@@ -37,7 +37,7 @@ from creative4u.data.pairs import CreativePair, iter_pairs, read_pairs
 
 log = logging.getLogger(__name__)
 
-# The evaluation protocol of DESIGN.md ("The rationale"), in the prompt template's order and wording.
+# The evaluation protocol of the judge prompt (creative4u/prompts/creative4u_v1.jinja), in its order and wording.
 PROTOCOL: dict[int, str] = {
     1: "Same or too similar",
     2: "Match to the user queries",

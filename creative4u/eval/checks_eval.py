@@ -14,10 +14,10 @@ A mapping (``eval/check_label_map.yaml``) says which check(s) should catch each 
 * the ROC curve (scores against the two classes, PNG) and the threshold that meets ``--target-false-flag`` on the
   clean images with the highest recall, written as a ready-to-use profile YAML (``calibrated_profile.yaml``).
 
-The ensemble view follows DESIGN.md: recall per label (caught when *any* of its mapped checks flags it) and the
-false-rejection rate of clean images (rejected when a *vetoing* check of the profile flags them; flagged by any
-check = not approved is reported too), at the current and the calibrated thresholds. Per-check targets add up, so
-``--ensemble-target`` calibrates the vetoing checks jointly (:func:`calibrate_ensemble`).
+The ensemble view measures the whole profile as a shop meets it: recall per label (caught when *any* of its mapped
+checks flags it) and the false-rejection rate of clean images (rejected when a *vetoing* check of the profile flags
+them; flagged by any check = not approved is reported too), at the current and the calibrated thresholds.
+Per-check targets add up, so ``--ensemble-target`` calibrates the vetoing checks jointly (:func:`calibrate_ensemble`).
 """
 
 from __future__ import annotations

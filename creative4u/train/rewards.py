@@ -32,7 +32,8 @@ from creative4u.registry import Registry
 Reward = Callable[..., list[float | None]]
 REWARDS: Registry[Reward] = Registry("reward")
 
-# One protocol item's verdict, e.g. "Layout: A>B" (DESIGN.md: each item answered A>B / A=B / A<B).
+# One protocol item's verdict, e.g. "Layout: A>B" (the prompt, creative4u/prompts/creative4u_v1.jinja, asks for
+# each item to be answered A>B, A=B or A<B).
 _VERDICT = re.compile(r"\bA\s*(?:>|<|=)\s*B\b")
 MIRROR = {"A": "B", "B": "A"}
 
