@@ -14,7 +14,7 @@ Subcommands:
   annotators; ``--out FILE.csv|.jsonl`` writes the list.
 * ``check-data DIR``: validate a data folder against the layout (``data/disgust/README.md``) and count images.
 * ``export MODEL_DIR``: write ``model.onnx`` and verify it against the torch model.
-* ``train --config FILE``: the same as ``creative4u train disgust``.
+* ``train --config FILE [--set key=value ...]``: the same as ``creative4u train disgust`` (``--help-config``).
 
 The model folder comes from ``--model`` or ``$CREATIVE4U_DISGUST_MODEL``. Heavy imports happen inside the commands.
 """
@@ -58,10 +58,12 @@ def add_parser(sub: Any) -> None:
     exp.add_argument("--tolerance", type=float, default=1e-4, help="largest accepted |onnx - torch| probability")
     exp.set_defaults(func=run_export)
 
+    from creative4u.config import add_config_arguments
+    from creative4u.train.disgust.config import DisgustTrainConfig  # light: the settings dataclass only
+
     train = cmds.add_parser("train", help="train the classifier (same as `creative4u train disgust`)")
     train.add_argument("--config", help="recipe YAML (recipes/disgust/config_*.yaml)")
-    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config field (repeat)")
+    add_config_arguments(train, DisgustTrainConfig, config_flag=False)
     train.set_defaults(func=run_train)
 
 

@@ -13,6 +13,10 @@ Three forms share the ``eval`` command; the first word after it picks the action
     creative4u eval PAIRS.jsonl --backend NAME --out DIR [--limit N] [--orders both|ab] [backend options]
     creative4u eval compare DIR1 DIR2 [...] [--out DIR]
     creative4u eval checks LABELS.jsonl --out DIR [--target-false-flag 0.05]
+
+``run`` and ``checks`` read their config with :mod:`creative4u.config`: ``--config FILE`` (YAML, keys = the fields
+that ``--help-config`` lists), then the flags given, then ``--set KEY=VALUE`` (dotted: any backend option is
+``--set backend_options.KEY=VALUE``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-USAGE = """creative4u eval PAIRS.jsonl --backend NAME --out DIR [--limit N] [--orders both|ab] [options]
+from creative4u.config import add_config_arguments, config_from_args
+
+USAGE = """creative4u eval PAIRS.jsonl --backend NAME --out DIR [--limit N] [--orders both|ab] [--set K=V] [options]
        creative4u eval compare DIR1 DIR2 [...] [--out DIR]
        creative4u eval checks LABELS.jsonl --out DIR [--target-false-flag 0.05]"""
 
@@ -74,7 +80,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     from creative4u.cli.screen import JUDGE_OPTION_FLAGS
     from creative4u.eval.runner import EvalConfig as C
 
-    p.add_argument("--config", default=None, help="YAML eval config (keys = the long options); flags override it")
+    add_config_arguments(p, C)
     p.add_argument("--out", default=None, help=_help(C, "out"))
     p.add_argument("--backend", default=None, help=_help(C, "backend") + " (default: feature)")
     p.add_argument("--feature", default=None, help=_help(C, "feature"))
@@ -89,11 +95,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", default=None, help=_help(C, "overwrite"))
     p.add_argument("--no-report", dest="report", action="store_false", default=None, help="skip report.md/html")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
-    for opt, flag in JUDGE_OPTION_FLAGS.items():
-        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels") else str
+    for opt, flag in JUDGE_OPTION_FLAGS.items():  # each one is --set backend_options.<opt>=VALUE
+        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels", "max_new_tokens") else str
         p.add_argument(flag, dest=f"opt_{opt}", type=kind, default=None, help=f"backend option {opt}")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other backend option (value read as YAML: 3, 0.5, true, text); repeat")
 
 
 def _compare_parser() -> argparse.ArgumentParser:
@@ -109,7 +113,7 @@ def _checks_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="creative4u eval checks", description="Evaluate and calibrate the check suite.")
     p.add_argument("labels", nargs="?", default=None, help=_help(C, "labels"))
-    p.add_argument("--config", default=None, help="YAML config (keys = the long options); flags override it")
+    add_config_arguments(p, C)
     p.add_argument("--out", default=None, help=_help(C, "out"))
     p.add_argument("--label-map", default=None, help=_help(C, "label_map"))
     p.add_argument("--profile", default=None, help=_help(C, "profile"))
@@ -125,42 +129,31 @@ def build_action_parser(action: str) -> argparse.ArgumentParser:
     return {"run": _run_parser, "compare": _compare_parser, "checks": _checks_parser}[action]()
 
 
-def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
-    import yaml
-
-    options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
-        options[key.replace("-", "_")] = yaml.safe_load(value)
-    return options
+# Flags that set the config field of the same name (argparse dest = field name); given ones go to config_from_args.
+RUN_FIELDS = ("pairs", "out", "feature", "seed", "orders", "limit", "batch_size", "profile", "cache_dir", "bootstrap",
+              "worst", "overwrite", "report", "progress")
+CHECKS_FIELDS = ("labels", "out", "label_map", "profile", "target_false_flag", "ensemble_target", "cache_dir", "limit",
+                 "progress")
 
 
-def _load_config(cls: type, path: str | None, overrides: dict[str, Any]) -> Any:
-    if cls.__name__ == "EvalConfig":
-        return cls.from_yaml(path, **overrides)
-    import yaml
+def run_extra(args: argparse.Namespace) -> dict[str, Any]:
+    """The dotted config values the run flags give (None = not given), for :func:`creative4u.config.config_from_args`.
 
-    raw = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}) if path else {}
-    known = {f.name for f in dataclasses.fields(cls)}
-    if not isinstance(raw, dict) or set(raw) - known:
-        raise ValueError(f"{path}: a mapping of {sorted(known)} expected")
-    return cls(**{**raw, **{k: v for k, v in overrides.items() if v is not None}})
+    >>> ns = build_action_parser("run").parse_args(["p.jsonl", "--feature", "noise", "--timeout", "5"])
+    >>> {k: v for k, v in run_extra(ns).items() if v is not None}
+    {'pairs': 'p.jsonl', 'feature': 'noise', 'backend': 'single_feature', 'backend_options.timeout': 5.0}
+    """
+    extra = {k: getattr(args, k, None) for k in RUN_FIELDS}
+    extra["backend"] = args.backend or ("single_feature" if args.feature else None)  # --feature alone: that baseline
+    extra.update({f"backend_options.{k[4:]}": v for k, v in vars(args).items() if k.startswith("opt_")})
+    return extra
 
 
 def do_run(args: argparse.Namespace) -> int:
     from creative4u.eval.report import headline_rows
     from creative4u.eval.runner import EvalConfig, run_eval
 
-    overrides = {k: getattr(args, k) for k in ("pairs", "out", "backend", "feature", "seed", "orders", "limit",
-                                               "batch_size", "profile", "cache_dir", "bootstrap", "worst",
-                                               "overwrite", "report", "progress")}
-    options = _backend_options(args)
-    overrides["backend_options"] = options or None
-    if args.feature and not args.backend:
-        overrides["backend"] = "single_feature"
-    config = _load_config(EvalConfig, args.config, overrides)
+    config = config_from_args(EvalConfig, args, run_extra(args))
     if not config.pairs or not config.out:
         raise ValueError("give the pairs file and --out DIR (or set pairs/out in --config)")
     metrics = run_eval(config)
@@ -183,9 +176,7 @@ def do_compare(args: argparse.Namespace) -> int:
 def do_checks(args: argparse.Namespace) -> int:
     from creative4u.eval.checks_eval import ChecksEvalConfig, run_checks_eval
 
-    overrides = {k: getattr(args, k) for k in ("labels", "out", "label_map", "profile", "target_false_flag",
-                                               "ensemble_target", "cache_dir", "limit", "progress")}
-    config = _load_config(ChecksEvalConfig, args.config, overrides)
+    config = config_from_args(ChecksEvalConfig, args, {k: getattr(args, k, None) for k in CHECKS_FIELDS})
     if not config.labels or not config.out:
         raise ValueError("give the labels file and --out DIR (or set labels/out in --config)")
     m = run_checks_eval(config)

@@ -7,15 +7,18 @@
 >>> args.port, args.overrides
 (9000, ['max_images=4'])
 
-Both read the same YAML config (``serve/gateway.yaml``); ``--set key=value`` overrides any field (dotted keys for
-nested ones, e.g. ``--set backends.vllm.fallback=feature``). FastAPI, uvicorn and Gradio are imported only when
-the command runs.
+Both read the same YAML config (``serve/gateway.yaml``) through :mod:`creative4u.config`: ``--set key=value``
+overrides any field (dotted keys for nested ones, e.g. ``--set backends.vllm.fallback=feature``) and wins over
+``--host`` / ``--port`` / ``--no-auth``; ``--help-config`` lists every field. FastAPI, uvicorn and Gradio are
+imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
+
+from creative4u.config import add_config_arguments, config_from_args
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +29,6 @@ def add_parser(sub: Any) -> None:
     )
     _common(serve, port_help="TCP port (default: the config's port, 8000)")
     serve.add_argument("--no-auth", action="store_true", help="accept requests without an API key (local use only)")
-    serve.add_argument("--help-config", action="store_true", help="list every config field with its help and exit")
     serve.set_defaults(func=run_serve)
 
     demo = sub.add_parser(
@@ -39,33 +41,22 @@ def add_parser(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser, port_help: str) -> None:
-    p.add_argument("--config", metavar="FILE", default=None, help="gateway YAML config (e.g. serve/gateway.yaml)")
+    from creative4u.serve.config import GatewayConfig
+
     p.add_argument("--host", default=None, help="address to bind (default: the config's host, 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help=port_help)
-    p.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[], help="override a config field"
-    )
+    add_config_arguments(p, GatewayConfig)
 
 
 def _config(args: argparse.Namespace, port_field: str) -> Any:
-    from creative4u.serve.config import load_gateway_config
+    from creative4u.serve.config import GatewayConfig
 
-    overrides = list(args.overrides)
-    if args.host:
-        overrides.append(f"host={args.host}")
-    if args.port is not None:
-        overrides.append(f"{port_field}={args.port}")
-    if getattr(args, "no_auth", False):
-        overrides.append("require_auth=false")
-    return load_gateway_config(args.config, overrides)
+    no_auth = getattr(args, "no_auth", False)
+    extra = {"host": args.host, port_field: args.port, "require_auth": False if no_auth else None}
+    return config_from_args(GatewayConfig, args, extra).validate()
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    if args.help_config:
-        from creative4u.serve.config import help_table
-
-        print(help_table())
-        return 0
     try:
         from creative4u.serve.api_server import run_server
     except ImportError as err:

@@ -35,12 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from creative4u.config import ConfigError, from_dict, read_yaml_mapping
+
 DEFAULT_LABEL_MAP = Path(__file__).resolve().parents[2] / "eval" / "check_label_map.yaml"
 
 
 @dataclass
 class ChecksEvalConfig:
-    """One check-suite evaluation (YAML keys = these field names)."""
+    """One check-suite evaluation, read with :func:`creative4u.config.load_config` (YAML keys = field names)."""
 
     labels: str = field(default="", metadata={"help": "Per-image labels JSONL: {image, flags}."})
     out: str = field(default="", metadata={"help": "Output folder: checks_metrics.json, roc_*.png, profile YAML."})
@@ -63,29 +65,35 @@ class ChecksEvalConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
 
 
+@dataclass
+class LabelMap:
+    """The label -> check(s) file (``eval/check_label_map.yaml``): ``labels: {blur: sharpness|resolution}``."""
+
+    labels: dict[str, str | list[str]] = field(
+        metadata={"help": "Label -> the check(s) that should catch it: a check name, 'a|b', or a list of names."}
+    )
+
+
 def parse_label_map(raw: Any, where: str = "label map") -> dict[str, list[str]]:
     """Validate ``{labels: {label: "check|check" or [checks]}}`` into ``{label: [checks]}``."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("labels"), dict):
-        raise ValueError(f"{where}: expected a mapping with a 'labels' mapping of label -> check(s)")
     out = {}
-    for label, checks in raw["labels"].items():
+    for label, checks in from_dict(LabelMap, raw, where=where).labels.items():
         items = checks.split("|") if isinstance(checks, str) else checks
-        if not isinstance(items, list) or not items or not all(isinstance(c, str) and c.strip() for c in items):
-            raise ValueError(f"{where}: label {label!r}: give a check name, 'a|b', or a list of names")
-        out[str(label)] = [c.strip() for c in items]
+        if not items or not all(c.strip() for c in items):
+            raise ConfigError(f"{where}: labels.{label}: give a check name, 'a|b', or a list of names")
+        out[label] = [c.strip() for c in items]
     return out
 
 
 def load_label_map(path: str | Path | None = None) -> dict[str, list[str]]:
-    import yaml
-
+    """The label map at ``path`` (default: the repo's ``eval/check_label_map.yaml``), validated."""
     if path is None:  # the repo's copy, else one in the working folder (an installed package has no eval/)
         candidates = (DEFAULT_LABEL_MAP, Path("eval/check_label_map.yaml"))
         path = next((p for p in candidates if p.is_file()), DEFAULT_LABEL_MAP)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"check label map not found: {path} (pass --label-map)")
-    return parse_label_map(yaml.safe_load(path.read_text()), str(path))
+    return parse_label_map(read_yaml_mapping(path, kind="check label map"), str(path))
 
 
 def read_labels(path: str | Path, limit: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -23,7 +23,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,14 @@ MAX_RAW = 4000  # characters of a backend's raw output kept per row (the rationa
 
 @dataclass
 class EvalConfig:
-    """One evaluation run: which pairs, which judge, where the results go (YAML keys = these field names)."""
+    """One evaluation run: which pairs, which judge, where the results go.
+
+    >>> from creative4u.config import load_config
+    >>> load_config(EvalConfig, None, ["pairs=p.jsonl", "backend_options.timeout=5"]).backend_options
+    {'timeout': 5}
+
+    Read with :func:`creative4u.config.load_config` (YAML keys = these field names, ``--set a.b=c`` overrides).
+    """
 
     pairs: str = field(default="", metadata={"help": "CreativePair JSONL file to evaluate on."})
     out: str = field(default="", metadata={"help": "Output folder: predictions.jsonl, metrics.json, report.*"})
@@ -68,25 +75,6 @@ class EvalConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
-
-    @classmethod
-    def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> EvalConfig:
-        """Read a YAML config (keys = field names) and apply overrides that are not None (CLI flags)."""
-        raw: dict[str, Any] = {}
-        if path:
-            import yaml
-
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(raw, dict):
-                raise ValueError(f"{path}: an eval config must be a YAML mapping")
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown eval config keys {sorted(unknown)}; valid: {sorted(known)}")
-        merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
-        if raw.get("backend_options") and overrides.get("backend_options"):
-            merged["backend_options"] = {**raw["backend_options"], **overrides["backend_options"]}
-        return cls(**merged)
 
     @property
     def order_list(self) -> tuple[str, ...]:

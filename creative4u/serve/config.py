@@ -1,4 +1,4 @@
-"""The gateway's settings: one dataclass, read from YAML, with ``key=value`` overrides from the command line.
+"""The gateway's settings: one dataclass, read by :mod:`creative4u.config` (YAML, dotted ``--set key=value``).
 
 >>> cfg = load_gateway_config(None, ["port=9000", "backends.feature.timeout_s=5", "max_images=4"])
 >>> cfg.port, cfg.backends["feature"].timeout_s, cfg.max_images
@@ -7,19 +7,16 @@
 ['creative4u', 'creative4u/feature']
 
 The same file configures the Gradio demo (``demo_*`` fields). Every field has ``help`` metadata, which the
-``creative4u serve --help-config`` listing prints.
+``creative4u serve --help-config`` listing prints (:func:`creative4u.config.config_help`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from creative4u.config import load_config
 
 MODEL_PREFIX = "creative4u"
 
@@ -143,96 +140,10 @@ class GatewayConfig:
         return self
 
 
-def help_table() -> str:
-    """One line per field: name, default and help (``creative4u serve --help-config``), backend fields included.
-
-    >>> "backends.<name>.fallback" in help_table()
-    True
-    """
-    lines = []
-    for cls, prefix in ((GatewayConfig, ""), (BackendConfig, "backends.<name>.")):
-        for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-            shown = "{feature: ...}" if f.name == "backends" else repr(default)
-            lines.append(f"{prefix + f.name:<32} {shown:<24} {f.metadata.get('help', '')}")
-    return "\n".join(lines)
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Convert a YAML value to a field's type; nested dataclasses and dict[str, dataclass] included."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where) if len(inner) == 1 else value
-    if dataclasses.is_dataclass(annotation):
-        return _build(annotation, value, where)
-    if origin is dict and args and dataclasses.is_dataclass(args[1]):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return {str(k): _build(args[1], v or {}, f"{where}.{k}") for k, v in value.items()}
-    if annotation is bool and not isinstance(value, bool):
-        raise ValueError(f"{where}: expected true or false, got {value!r}")
-    if annotation in (int, float) and not isinstance(value, bool):
-        try:
-            return annotation(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
-    if annotation is str and not isinstance(value, str):
-        raise ValueError(f"{where}: expected a string, got {value!r}")
-    if origin is list and not isinstance(value, list):
-        raise ValueError(f"{where}: expected a list, got {value!r}")
-    return value
-
-
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown} in {where or cls.__name__}; valid: {sorted(names)}")
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}".lstrip(".")) for k, v in data.items()}
-    return cls(**kwargs)
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"override {dotted!r}: {key!r} is not a mapping")
-    node[keys[-1]] = value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"a.b=value"`` -> ``("a.b", value)`` with the value read as YAML (numbers, booleans, lists, null).
-
-    >>> parse_override("backends.vllm.fallback=feature"), parse_override("require_auth=false")
-    (('backends.vllm.fallback', 'feature'), ('require_auth', False))
-    """
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"override {text!r} must look like key=value (dotted keys for nested settings)")
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
-
-
 def load_gateway_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GatewayConfig:
-    """Read the YAML file (when given), apply ``key=value`` overrides, build and validate the config."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"gateway config {p} not found")
-        data = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"gateway config {p}: the top level must be a mapping")
-    if "backends" not in data:
-        data["backends"] = {k: dataclasses.asdict(v) for k, v in GatewayConfig().backends.items()}
-    for text in overrides or []:
-        _set_dotted(data, *parse_override(text))
-    return _build(GatewayConfig, data, "").validate()
+    """Read the YAML file (when given), apply dotted ``key=value`` overrides, build and validate the config.
+
+    >>> load_gateway_config(None, ["backends.vllm.backend=openai", "backends.vllm.fallback=feature"]).model_ids()
+    ['creative4u', 'creative4u/feature', 'creative4u/vllm']
+    """
+    return load_config(GatewayConfig, path, overrides or (), where=str(path) if path else "gateway config").validate()

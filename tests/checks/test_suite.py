@@ -115,7 +115,10 @@ def test_profiles_load_and_validate(tmp_path):
     assert prof.checks["sharpness"].threshold == 0.7 and prof.checks["sharpness"].veto
     assert "border" not in prof.enabled() and "exposure" in prof.enabled()
     (tmp_path / "bad.yaml").write_text("checks:\n  sharpness: {treshold: 0.7}\n")
-    with pytest.raises(ValueError, match="unknown settings"):
+    with pytest.raises(ValueError, match=r"unknown key 'checks.sharpness.treshold' \(did you mean 'threshold'\?\)"):
+        load_profile(tmp_path / "bad.yaml")
+    (tmp_path / "bad.yaml").write_text("checks:\n  sharpness: {veto: maybe}\n")
+    with pytest.raises(ValueError, match="checks.sharpness.veto: expected bool, got str 'maybe'"):
         load_profile(tmp_path / "bad.yaml")
     with pytest.raises(KeyError, match="built-in profiles"):
         load_profile("nope")

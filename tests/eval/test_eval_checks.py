@@ -47,10 +47,12 @@ def test_threshold_edge_cases():
 
 def test_label_map_parsing_and_the_shipped_map():
     assert parse_label_map({"labels": {"x": ["a", "b"]}}) == {"x": ["a", "b"]}
-    with pytest.raises(ValueError, match="'labels' mapping"):
+    with pytest.raises(ValueError, match="unknown key 'blur'; valid keys: labels"):
         parse_label_map({"blur": "sharpness"})
-    with pytest.raises(ValueError, match="label 'x'"):
+    with pytest.raises(ValueError, match="labels.x: give a check name"):
         parse_label_map({"labels": {"x": []}})
+    with pytest.raises(ValueError, match=r"labels.x: expected str \| list\[str\], got int 3"):
+        parse_label_map({"labels": {"x": 3}})
     shipped = load_label_map(REPO / "eval" / "check_label_map.yaml")
     assert shipped["blur"] == ["sharpness", "resolution"] and shipped["text_overlay"] == ["text"]
     from creative4u.data.degrade import DEGRADATIONS

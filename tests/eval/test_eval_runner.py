@@ -14,6 +14,7 @@ import pytest
 
 from creative4u.cli import main
 from creative4u.cli.eval import split_action
+from creative4u.config import load_config
 from creative4u.eval.metrics import strip_timing
 from creative4u.eval.runner import EvalConfig, load_predictions, run_eval
 from creative4u.judge.base import Judge, JudgeUnavailableError, Verdict
@@ -186,7 +187,8 @@ def test_cli_forms(pair_bench, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "accuracy (ties wrong)" in printed and "pairs judged" in printed
     assert json.loads((out / "metrics.json").read_text())["model"] == "random(seed=2)"
-    assert json.loads((out / "run.json").read_text())["backend_options"] == {"seed": 2}
+    # The run record holds every typed option of the backend, defaults included.
+    assert json.loads((out / "run.json").read_text())["backend_options"] == {"seed": 2, "tie_rate": 0.0}
     assert main(["eval", str(tmp_path / "nope.jsonl"), "--out", str(out)]) == 2
     assert "pairs file not found" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
@@ -207,13 +209,18 @@ def test_yaml_config_with_cli_overrides(pair_bench, tmp_path):
                  str(tmp_path / "o3"), "--no-progress", "--no-report"]) == 0
     assert json.loads((tmp_path / "o2" / "metrics.json").read_text())["n_pairs"] == 3
     cfg_file.write_text("pairs: x\nbackedn: random\n")
-    with pytest.raises(ValueError, match="unknown eval config keys"):
-        EvalConfig.from_yaml(cfg_file)
+    with pytest.raises(ValueError, match=r"bench.yaml: unknown key 'backedn' \(did you mean 'backend'\?\)"):
+        load_config(EvalConfig, cfg_file)
+    # --set wins over a flag, which wins over the file; any backend option is a dotted --set
+    cfg_file.write_text(f"pairs: {pair_bench / 'pairs.jsonl'}\nbackend: random\nlimit: 3\nbootstrap: 50\n")
+    assert main(["eval", "--config", str(cfg_file), "--out", str(tmp_path / "o4"), "--limit", "1", "--set", "limit=2",
+                 "--set", "backend_options.tie_rate=0.0", "--no-progress", "--no-report"]) == 0
+    assert json.loads((tmp_path / "o4" / "metrics.json").read_text())["n_pairs"] == 2
 
 
 @pytest.mark.parametrize("name", ["feature", "random", "single_sharpness"])
 def test_shipped_eval_configs_are_valid(name):
-    cfg = EvalConfig.from_yaml(REPO / "eval" / "configs" / f"{name}.yaml", out="x")
+    cfg = load_config(EvalConfig, REPO / "eval" / "configs" / f"{name}.yaml", ["out=x"])
     assert cfg.pairs.endswith(".jsonl") and cfg.orders == "both"
 
 

@@ -228,7 +228,7 @@ def test_metrics_count_requests_judge_calls_and_errors(gateway, http, creative_j
 
 
 def test_config_errors_name_the_field(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['max_imagez'\]"):
+    with pytest.raises(ValueError, match=r"unknown key 'max_imagez' \(did you mean 'max_images'\?\); valid keys: h"):
         load_gateway_config(None, ["max_imagez=3"])
     with pytest.raises(ValueError, match="fallback 'nope' is not a configured backend"):
         load_gateway_config(None, ["backends.feature.fallback=nope"])

@@ -1,4 +1,4 @@
-"""Settings of the disgust-classifier recipe: one flat dataclass, read from YAML, with ``key=value`` overrides.
+"""Settings of the disgust-classifier recipe: one flat dataclass, read by :mod:`creative4u.config`.
 
 >>> cfg = load_train_config(None, ["data_dir=/data/disgust", "mean_teacher=false", "ohem=true"])
 >>> cfg.mean_teacher, cfg.ohem, cfg.loss
@@ -10,12 +10,12 @@ Every ingredient of the industrial cold-start recipe is one field, so an ablatio
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from creative4u.config import load_config, to_dict
 
 LOSSES = ("ce", "focal")
 SAMPLINGS = ("uniform", "balanced")
@@ -146,47 +146,15 @@ class DisgustTrainConfig:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return to_dict(self)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"key=value"`` with the value read as YAML (numbers, booleans, lists, null).
-
-    >>> parse_override("steps=300"), parse_override("cascade_band=[0.2, 0.8]")
-    (('steps', 300), ('cascade_band', [0.2, 0.8]))
-    """
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"override {text!r} must look like key=value")
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
-
-
-def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None,
+def load_train_config(path: str | Path | None = None, overrides: Sequence[str] | None = None,
                       validate: bool = True) -> DisgustTrainConfig:
-    """Read a YAML recipe (keys = field names), apply overrides; unknown keys are an error, never ignored."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"disgust config {p} not found")
-        raw = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"disgust config {p}: the top level must be a mapping")
-    for text in overrides or []:
-        key, value = parse_override(text)
-        raw[key] = value
-    known = {f.name for f in dataclasses.fields(DisgustTrainConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"disgust config: unknown keys {unknown}; valid: {sorted(known)}")
-    cfg = DisgustTrainConfig(**raw)
+    """Read a YAML recipe (keys = field names), apply ``--set`` overrides; unknown keys are an error, never ignored.
+
+    >>> load_train_config(None, ["data_dir=d", "cascade_band=[0.2, 0.8]"]).cascade_band
+    [0.2, 0.8]
+    """
+    cfg = load_config(DisgustTrainConfig, path, overrides or (), where=str(path) if path else "disgust config")
     return cfg.validate() if validate else cfg
-
-
-def config_help() -> str:
-    """Every field with its default and help (for ``--help-config``)."""
-    lines = []
-    for f in dataclasses.fields(DisgustTrainConfig):
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        lines.append(f"{f.name} (default {default!r}): {f.metadata['help']}")
-    return "\n".join(lines)
