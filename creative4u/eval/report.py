@@ -46,7 +46,10 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as err:  # pragma: no cover - depends on the environment
-        msg = "the eval report needs matplotlib: pip install 'creative4u[data]' (or use --no-report)"
+        msg = (
+            "the eval report needs matplotlib, in the data extra: pip install 'creative4u[data]' "
+            "(from a clone: pip install -e '.[data]'), or rerun with --no-report for the metrics only"
+        )
         raise RuntimeError(msg) from err
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
