@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "creative4u.cli.eval",
     "creative4u.cli.data",
     "creative4u.cli.serve",
+    "creative4u.cli.jobs",
     "creative4u.cli.disgust",
     "creative4u.cli.train",
     "creative4u.cli.vllm",

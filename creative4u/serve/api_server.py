@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -337,8 +337,14 @@ def _install_handlers(app: FastAPI, metrics: GatewayMetrics) -> None:
     app.add_exception_handler(Exception, on_crash)
 
 
-def build_app(config: GatewayConfig, svc: CreativeService | None = None) -> FastAPI:
-    """The FastAPI app for ``config`` (keys loaded now: a missing key file or no keys with auth on is an error)."""
+def build_app(
+    config: GatewayConfig, svc: CreativeService | None = None, extensions: Sequence[Callable[[FastAPI], None]] = ()
+) -> FastAPI:
+    """The FastAPI app for ``config`` (keys loaded now: a missing key file or no keys with auth on is an error).
+
+    ``extensions`` are called with the app once its own routes are in (a wing adds its router and metrics so;
+    the gateway never imports a wing).
+    """
     config.validate()
     keys = ApiKeys.load(config.api_keys_file, config.api_keys_env)
     if config.require_auth and not len(keys):
@@ -360,16 +366,18 @@ def build_app(config: GatewayConfig, svc: CreativeService | None = None) -> Fast
     app.state.config, app.state.service, app.state.metrics = config, svc, metrics
     app.state.keys, app.state.limiter = keys, ConcurrencyLimiter(config.max_concurrency_per_key)
     app.include_router(router)
+    for extend in extensions:
+        extend(app)
     _install_handlers(app, metrics)
     app.add_middleware(GatewayMiddleware, config=config, metrics=metrics)
     return app
 
 
-def run_server(config: GatewayConfig) -> None:
+def run_server(config: GatewayConfig, extensions: Sequence[Callable[[FastAPI], None]] = ()) -> None:
     """Serve ``config`` with uvicorn until interrupted (one process; scale out with replicas)."""
     import uvicorn
 
-    app = build_app(config)
+    app = build_app(config, extensions=extensions)
     if not config.require_auth and config.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
             "require_auth is off and the gateway listens on %s: anyone who can reach it can use it", config.host
