@@ -1,81 +1,65 @@
-"""Recipe configs: TRL's ``SFTConfig``/``GRPOConfig`` plus model, LoRA and data options, read from YAML + CLI.
+"""Recipe configs: TRL's ``ModelConfig`` and ``SFTConfig``/``GRPOConfig`` plus the VLM and data options.
 
->>> model, lora, data, args = parse_recipe("sft", ["--model_name_or_path", "tiny", "--train_data", "pairs.jsonl",
-...                                                 "--output_dir", "/tmp/c4u-doc", "--bf16", "false", "--use_cpu"])
->>> model.model_name_or_path, lora.lora_target_modules.startswith(".*language_model"), type(args).__name__
-('tiny', True, 'SFTRecipeConfig')
+>>> model, vlm, data, args = parse_recipe("sft", ["--model_name_or_path", "tiny", "--train_data", "pairs.jsonl",
+...                                                "--output_dir", "/tmp/c4u-doc", "--bf16", "false", "--use_cpu"])
+>>> type(model).__name__, model.model_name_or_path, model.use_peft, model.dtype, type(args).__name__
+('ModelConfig', 'tiny', True, 'auto', 'SFTRecipeConfig')
+>>> lora_targets(model, vlm).startswith(".*language_model")
+True
 
-A recipe YAML is flat (TRL's style): every key is a field of one of the four dataclasses below, and ``--key value``
-on the command line overrides the file (``creative4u train sft --config recipes/tiny/sft/config_cpu.yaml
---learning_rate 1e-3``). An ``env:`` mapping in the YAML sets environment variables. Unknown keys are an error
-that names them.
+A recipe YAML is flat (TRL's style): every key is a field of one of the four groups — TRL's :class:`trl.ModelConfig`
+(``model_name_or_path``, ``dtype``, ``attn_implementation``, ``use_peft``, ``lora_r``, ``lora_alpha``,
+``lora_dropout``, ``lora_target_modules``, ``lora_modules_to_save``, ...), :class:`VLMArguments`,
+:class:`DataArguments` and the trainer config — and ``--key value`` on the command line overrides the file
+(``creative4u train sft --config recipes/tiny/sft/config_cpu.yaml --learning_rate 1e-3``). An ``env:`` mapping in
+the YAML sets environment variables. Unknown keys are an error that names them.
+
+Two of ``ModelConfig``'s defaults differ here, as before TRL's class was reused: ``use_peft`` is true (LoRA unless
+``use_peft: false``) and ``dtype`` is ``auto`` (the checkpoint's own). Without ``lora_target_modules`` LoRA goes on
+the language model only (:attr:`VLMArguments.lora_language_model_regex`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from trl import GRPOConfig, SFTConfig, TrlParser
+from trl import GRPOConfig, ModelConfig, SFTConfig, TrlParser
 
 # LoRA on the language model only: the Qwen-VL vision tower reuses the projection names, and vLLM applies LoRA to
 # the language model only (same regex as creative4u.testing.tiny_vlm.LORA_TARGET_REGEX).
 LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 TINY = "tiny"
+# ModelConfig defaults this project changes (see the module docstring), and recipe keys renamed by adopting it.
+MODEL_DEFAULTS = {"use_peft": True, "dtype": "auto"}
+RENAMED = {"torch_dtype": "dtype"}
 
 
 @dataclass
-class ModelArguments:
-    """Which model to train and how to load it."""
+class VLMArguments:
+    """What TRL's ``ModelConfig`` lacks for a vision-language judge: the tiny model, image sizes, threads, freezing.
 
-    model_name_or_path: str = field(default="", metadata={
-        "help": "base model: a local folder, a hub id (Qwen/Qwen2.5-VL-3B-Instruct), a LoRA adapter folder (its "
-                "base is loaded and the adapter trained further), or 'tiny' (build a tiny Qwen-VL offline)"})
+    The model and LoRA options themselves (``model_name_or_path``, ``dtype``, ``use_peft``, ``lora_r``,
+    ``lora_target_modules``, ...) are TRL's :class:`trl.ModelConfig`, and the PEFT config is TRL's
+    :func:`trl.get_peft_config`.
+    """
+
     tiny_arch: str = field(default="qwen2_5_vl", metadata={
-        "help": "architecture of the tiny model: qwen2_5_vl, qwen2_vl"})
+        "help": "architecture of the tiny model that model_name_or_path 'tiny' builds offline: qwen2_5_vl, qwen2_vl"})
     tiny_seed: int = field(default=0, metadata={"help": "seed of the tiny model's random weights"})
-    model_revision: str | None = field(default=None, metadata={"help": "hub revision (branch, tag or commit)"})
-    torch_dtype: str = field(default="auto", metadata={
-        "help": "weights dtype when loading: auto, float32, bfloat16, float16"})
-    attn_implementation: str | None = field(default=None, metadata={
-        "help": "attention kernel: sdpa, eager, flash_attention_2 (GPU, needs flash-attn)"})
     min_pixels: int | None = field(default=None, metadata={"help": "processor: minimum pixels per image"})
     max_pixels: int | None = field(default=None, metadata={
         "help": "processor: maximum pixels per image (fewer image tokens; 1280*28*28 is Qwen's suggestion)"})
     torch_threads: int = field(default=0, metadata={
         "help": "CPU threads for torch (0: torch's default). On a busy shared CPU 1 is much faster: idle threads "
                 "spin while waiting for a core"})
-
-    def __post_init__(self) -> None:
-        if not self.model_name_or_path:
-            raise ValueError("model_name_or_path is required (a folder, a hub id, or 'tiny')")
-        if self.torch_dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise ValueError(f"torch_dtype must be auto, float32, bfloat16 or float16, got {self.torch_dtype!r}")
-
-
-@dataclass
-class LoraArguments:
-    """PEFT LoRA settings (``use_peft: false`` trains the full language model instead)."""
-
-    use_peft: bool = field(default=True, metadata={"help": "train a LoRA adapter (PEFT) instead of all weights"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank (vLLM serves ranks up to --max-lora-rank)"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
-    lora_target_modules: str = field(default=LORA_TARGET_REGEX, metadata={
-        "help": "regex (or comma-separated names) of the modules that get LoRA; default: the language model's "
-                "attention and MLP projections"})
-    lora_modules_to_save: list[str] | None = field(default=None, metadata={
-        "help": "modules trained in full and saved with the adapter (e.g. lm_head: needed by random tiny models; "
-                "a served adapter with it must be merged first, vLLM LoRA does not load it)"})
+    lora_language_model_regex: str = field(default=LORA_TARGET_REGEX, metadata={
+        "help": "LoRA targets when lora_target_modules is not set: a regex on the language model's attention and "
+                "MLP projections (the vision tower reuses those names; vLLM applies LoRA to the language model only)"})
     freeze_vision_tower: bool = field(default=True, metadata={
         "help": "without PEFT: keep the vision tower (model.visual) frozen"})
-
-    def target_modules(self) -> str | list[str]:
-        """The regex as is, or a list when comma-separated names were given."""
-        if "," in self.lora_target_modules and not any(c in self.lora_target_modules for c in "*()|\\"):
-            return [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
-        return self.lora_target_modules
 
 
 @dataclass
@@ -157,13 +141,41 @@ def recipe_parser(kind: str) -> TrlParser:
     """The argument parser of a recipe (``sft`` or ``grpo``): model, LoRA, data and trainer options."""
     if kind not in RECIPE_CONFIGS:
         raise ValueError(f"unknown recipe {kind!r}; valid: {', '.join(RECIPE_CONFIGS)}")
-    groups = (ModelArguments, LoraArguments, DataArguments, RECIPE_CONFIGS[kind])
-    return TrlParser(groups, prog=f"creative4u train {kind}")
+    groups = (ModelConfig, VLMArguments, DataArguments, RECIPE_CONFIGS[kind])
+    parser = TrlParser(groups, prog=f"creative4u train {kind}")
+    parser.set_defaults(**MODEL_DEFAULTS)  # a YAML value or a flag still wins (TrlParser sets those after this)
+    return parser
 
 
-def parse_recipe(kind: str, argv: list[str] | None = None) -> tuple[ModelArguments, LoraArguments, DataArguments, Any]:
+def parse_recipe(kind: str, argv: list[str] | None = None) -> tuple[ModelConfig, VLMArguments, DataArguments, Any]:
     """Parse ``--config FILE`` (YAML) and CLI overrides into the four option groups of a recipe."""
-    return tuple(recipe_parser(kind).parse_args_and_config(argv))  # type: ignore[return-value]
+    try:
+        model, vlm, data, args = recipe_parser(kind).parse_args_and_config(argv)
+    except ValueError as err:
+        hints = [f"{old} is now {new}" for old, new in RENAMED.items() if f"--{old}'" in str(err)]
+        if hints:
+            raise ValueError(f"{err} ({'; '.join(hints)}: the model options are TRL's ModelConfig)") from None
+        raise
+    if not model.model_name_or_path:
+        raise ValueError("model_name_or_path is required (a folder, a hub id, a LoRA adapter folder, or 'tiny')")
+    return model, vlm, data, args
+
+
+def lora_targets(model: ModelConfig, vlm: VLMArguments) -> str | list[str]:
+    """What LoRA wraps: ``lora_target_modules`` when given (names or a regex), else the language-model regex."""
+    return model.lora_target_modules if model.lora_target_modules is not None else vlm.lora_language_model_regex
+
+
+def peft_config(model: ModelConfig, vlm: VLMArguments) -> Any:
+    """TRL's :func:`trl.get_peft_config` (None without PEFT), with LoRA on the language model unless told otherwise.
+
+    >>> cfg = peft_config(ModelConfig(use_peft=True, lora_r=8), VLMArguments())
+    >>> cfg.r, cfg.lora_alpha, cfg.target_modules.startswith(".*language_model")
+    (8, 32, True)
+    """
+    from trl import get_peft_config
+
+    return get_peft_config(dataclasses.replace(model, lora_target_modules=lora_targets(model, vlm)))
 
 
 def to_yaml_dict(*configs: Any) -> dict[str, Any]:

@@ -20,9 +20,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from creative4u.train.configs import DataArguments, LoraArguments, ModelArguments, parse_recipe
+from creative4u.train.configs import DataArguments, VLMArguments, parse_recipe, peft_config
 from creative4u.train.sft import (
     adapter_base,
     finish,
@@ -30,11 +30,13 @@ from creative4u.train.sft import (
     load_model,
     load_processor_for,
     load_split,
-    peft_config,
     prepare_output,
     resolve_model_path,
     set_threads,
 )
+
+if TYPE_CHECKING:
+    from trl import ModelConfig
 
 
 def check_order_settings(args: Any, data_args: DataArguments) -> None:
@@ -54,19 +56,19 @@ def check_order_settings(args: Any, data_args: DataArguments) -> None:
         raise ValueError("reward order_consistency needs " + "; ".join(problems))
 
 
-def _policy(path: str, model_args: ModelArguments, lora: LoraArguments, args: Any) -> tuple[Any, Any]:
+def _policy(path: str, model_args: ModelConfig, vlm: VLMArguments, args: Any) -> tuple[Any, Any]:
     """(model, peft config or None): continue an SFT adapter, or merge it first when a KL reference is used."""
     model = load_model(path, model_args)
     if adapter_base(path) is None:
-        if not lora.use_peft and lora.freeze_vision_tower:
+        if not model_args.use_peft and vlm.freeze_vision_tower:
             freeze_vision(model)
-        return model, peft_config(lora)
+        return model, peft_config(model_args, vlm)
     if args.beta > 0:  # the reference must be the SFT model: merge, then train a fresh adapter on top
-        return model.merge_and_unload(), peft_config(lora)
+        return model.merge_and_unload(), peft_config(model_args, vlm)
     return model, None
 
 
-def build_grpo_trainer(model_args: ModelArguments, lora: LoraArguments, data_args: DataArguments,
+def build_grpo_trainer(model_args: ModelConfig, vlm: VLMArguments, data_args: DataArguments,
                        args: Any) -> tuple[Any, str]:
     """Everything up to ``trainer.train()``; returns (trainer, model path). Used by dry runs too."""
     from trl import GRPOTrainer
@@ -76,14 +78,14 @@ def build_grpo_trainer(model_args: ModelArguments, lora: LoraArguments, data_arg
 
     rewards = build_rewards(args.reward_funcs, args.reward_kwargs)  # fail on a bad name before loading anything
     check_order_settings(args, data_args)
-    set_threads(model_args)
-    out = prepare_output(args, (model_args, lora, data_args, args))
+    set_threads(vlm)
+    out = prepare_output(args, (model_args, vlm, data_args, args))
     with args.main_process_first(desc="build the model and the data"):
-        path = resolve_model_path(model_args, out)
+        path = resolve_model_path(model_args, vlm, out)
         train = load_split(data_args.train_data, data_args, "grpo", out, "train")
         evaluation = load_split(data_args.eval_data, data_args, "grpo", out, "eval")
-    processor = load_processor_for(path, model_args)
-    model, peft = _policy(path, model_args, lora, args)
+    processor = load_processor_for(path, model_args, vlm)
+    model, peft = _policy(path, model_args, vlm, args)
     trainer = GRPOTrainer(
         model=model, reward_funcs=rewards, args=args, train_dataset=train, eval_dataset=evaluation,
         processing_class=processor, peft_config=peft, callbacks=[MetricsLogger(out / "metrics.jsonl")],
@@ -118,10 +120,10 @@ def reward_summary(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run_grpo(model_args: ModelArguments, lora: LoraArguments, data_args: DataArguments, args: Any) -> dict[str, Any]:
+def run_grpo(model_args: ModelConfig, vlm: VLMArguments, data_args: DataArguments, args: Any) -> dict[str, Any]:
     """Run GRPO end to end; return the run summary with the reward curve (also in ``train_summary.json``)."""
     started = time.perf_counter()
-    trainer, path = build_grpo_trainer(model_args, lora, data_args, args)
+    trainer, path = build_grpo_trainer(model_args, vlm, data_args, args)
     trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
     summary = finish(trainer, Path(args.output_dir), path, "grpo", started, args.plot_curves)
     summary.update(reward_summary(trainer.state.log_history))
@@ -132,8 +134,8 @@ def run_grpo(model_args: ModelArguments, lora: LoraArguments, data_args: DataArg
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``creative4u train grpo --config FILE [--key value ...]`` (also ``python -m creative4u.train.grpo``)."""
-    model_args, lora, data_args, args = parse_recipe("grpo", list(argv) if argv is not None else sys.argv[1:])
-    summary = run_grpo(model_args, lora, data_args, args)
+    model_args, vlm, data_args, args = parse_recipe("grpo", list(argv) if argv is not None else sys.argv[1:])
+    summary = run_grpo(model_args, vlm, data_args, args)
     print(json.dumps(summary, default=str))
     return 0
 

@@ -20,9 +20,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from creative4u.train.configs import TINY, DataArguments, LoraArguments, ModelArguments, parse_recipe, to_yaml_dict
+from creative4u.train.configs import TINY, DataArguments, VLMArguments, parse_recipe, peft_config, to_yaml_dict
+
+if TYPE_CHECKING:
+    from trl import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +63,16 @@ def restore_stock_processor_class(folder: str | Path) -> list[str]:
     return fixed
 
 
-def set_threads(model_args: ModelArguments) -> None:
+def set_threads(vlm: VLMArguments) -> None:
     """Apply ``torch_threads`` (measured on a 2-core CPU shared with other jobs: a GRPO step took 12 s with two
     threads and 2.4 s with one)."""
-    if model_args.torch_threads:
+    if vlm.torch_threads:
         import torch
 
-        torch.set_num_threads(model_args.torch_threads)
+        torch.set_num_threads(vlm.torch_threads)
 
 
-def resolve_model_path(model_args: ModelArguments, output_dir: str | Path) -> str:
+def resolve_model_path(model_args: ModelConfig, vlm: VLMArguments, output_dir: str | Path) -> str:
     """The model to load: ``tiny`` is built (offline, seeded) into ``output_dir/base_model`` first."""
     if model_args.model_name_or_path != TINY:
         return model_args.model_name_or_path
@@ -77,7 +80,7 @@ def resolve_model_path(model_args: ModelArguments, output_dir: str | Path) -> st
 
     target = (Path(output_dir) / "base_model").resolve()  # absolute: adapters record it as their base
     if not (target / "config.json").is_file():
-        build_tiny_vlm(target, arch=model_args.tiny_arch, seed=model_args.tiny_seed)  # type: ignore[arg-type]
+        build_tiny_vlm(target, arch=vlm.tiny_arch, seed=vlm.tiny_seed)  # type: ignore[arg-type]
     return str(target)
 
 
@@ -92,11 +95,11 @@ def adapter_base(path: str | Path) -> str | None:
     return str(base)
 
 
-def load_processor_for(path: str, model_args: ModelArguments) -> Any:
+def load_processor_for(path: str, model_args: ModelConfig, vlm: VLMArguments) -> Any:
     """The image-only Qwen-VL processor of ``path`` (of its base model when ``path`` is an adapter)."""
     from creative4u.models import load_processor
 
-    kw = {k: v for k, v in (("min_pixels", model_args.min_pixels), ("max_pixels", model_args.max_pixels),
+    kw = {k: v for k, v in (("min_pixels", vlm.min_pixels), ("max_pixels", vlm.max_pixels),
                             ("revision", model_args.model_revision)) if v is not None}
     # An adapter folder has copies of the processor files but no config.json naming the model type: use the base.
     processor = load_processor(adapter_base(path) or path, **kw)
@@ -109,13 +112,19 @@ def load_processor_for(path: str, model_args: ModelArguments) -> Any:
     return processor
 
 
-def load_model(path: str, model_args: ModelArguments, trainable_adapter: bool = True) -> Any:
+def load_model(path: str, model_args: ModelConfig, trainable_adapter: bool = True) -> Any:
     """Load the VLM; an adapter folder loads its base plus the adapter (trainable, to continue training it)."""
     import torch
     from transformers import AutoModelForImageTextToText
+    from trl import get_quantization_config
 
-    dtype: Any = model_args.torch_dtype if model_args.torch_dtype == "auto" else getattr(torch, model_args.torch_dtype)
-    kw: dict[str, Any] = {"dtype": dtype}
+    name = model_args.dtype or "auto"
+    kw: dict[str, Any] = {"dtype": name if name == "auto" else getattr(torch, name)}
+    quantization = get_quantization_config(model_args)  # load_in_4bit / load_in_8bit (bitsandbytes, GPU)
+    if quantization is not None:
+        from accelerate import PartialState
+
+        kw.update(quantization_config=quantization, device_map={"": PartialState().local_process_index})
     if model_args.attn_implementation:
         kw["attn_implementation"] = model_args.attn_implementation
     if model_args.model_revision:
@@ -127,18 +136,6 @@ def load_model(path: str, model_args: ModelArguments, trainable_adapter: bool = 
 
         model = PeftModel.from_pretrained(model, path, is_trainable=trainable_adapter)
     return model
-
-
-def peft_config(lora: LoraArguments) -> Any:
-    """The PEFT ``LoraConfig`` of a recipe, or None without PEFT."""
-    if not lora.use_peft:
-        return None
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=lora.lora_r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
-        target_modules=lora.target_modules(), modules_to_save=lora.lora_modules_to_save, task_type="CAUSAL_LM",
-    )
 
 
 def freeze_vision(model: Any) -> int:
@@ -232,7 +229,7 @@ def finish(trainer: Any, out: Path, base_path: str, stage: str, started: float, 
     return summary
 
 
-def build_sft_trainer(model_args: ModelArguments, lora: LoraArguments, data_args: DataArguments,
+def build_sft_trainer(model_args: ModelConfig, vlm: VLMArguments, data_args: DataArguments,
                       args: Any) -> tuple[Any, str]:
     """Everything up to ``trainer.train()``: model, processor, data, LoRA, callbacks; returns (trainer, model path).
 
@@ -242,36 +239,37 @@ def build_sft_trainer(model_args: ModelArguments, lora: LoraArguments, data_args
 
     from creative4u.train.plots import MetricsLogger
 
-    set_threads(model_args)
-    out = prepare_output(args, (model_args, lora, data_args, args))
+    set_threads(vlm)
+    out = prepare_output(args, (model_args, vlm, data_args, args))
     with args.main_process_first(desc="build the model and the data"):  # rank 0 builds, the others reuse
-        path = resolve_model_path(model_args, out)
+        path = resolve_model_path(model_args, vlm, out)
         train = load_split(data_args.train_data, data_args, "sft", out, "train")
         evaluation = load_split(data_args.eval_data, data_args, "sft", out, "eval")
-    processor = load_processor_for(path, model_args)
+    processor = load_processor_for(path, model_args, vlm)
     model = load_model(path, model_args)
-    if not lora.use_peft and lora.freeze_vision_tower:
+    if not model_args.use_peft and vlm.freeze_vision_tower:
         freeze_vision(model)
     is_adapter = adapter_base(path) is not None  # an adapter folder is trained further, not wrapped again
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=evaluation, processing_class=processor,
-        peft_config=None if is_adapter else peft_config(lora), callbacks=[MetricsLogger(out / "metrics.jsonl")],
+        peft_config=None if is_adapter else peft_config(model_args, vlm),
+        callbacks=[MetricsLogger(out / "metrics.jsonl")],
     )
     return trainer, path
 
 
-def run_sft(model_args: ModelArguments, lora: LoraArguments, data_args: DataArguments, args: Any) -> dict[str, Any]:
+def run_sft(model_args: ModelConfig, vlm: VLMArguments, data_args: DataArguments, args: Any) -> dict[str, Any]:
     """Run CoT-SFT end to end; return the run summary (also in ``train_summary.json``)."""
     started = time.perf_counter()
-    trainer, path = build_sft_trainer(model_args, lora, data_args, args)
+    trainer, path = build_sft_trainer(model_args, vlm, data_args, args)
     trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
     return finish(trainer, Path(args.output_dir), path, "sft", started, args.plot_curves)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``creative4u train sft --config FILE [--key value ...]`` (also ``python -m creative4u.train.sft``)."""
-    model_args, lora, data_args, args = parse_recipe("sft", list(argv) if argv is not None else sys.argv[1:])
-    summary = run_sft(model_args, lora, data_args, args)
+    model_args, vlm, data_args, args = parse_recipe("sft", list(argv) if argv is not None else sys.argv[1:])
+    summary = run_sft(model_args, vlm, data_args, args)
     print(json.dumps(summary, default=str))
     return 0
 

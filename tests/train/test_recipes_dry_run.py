@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
 GPU_RECIPES = sorted(p for p in RECIPES.glob("Qwen2.5-VL-*/*/config_*.yaml"))
 TINY_RECIPES = sorted(RECIPES.glob("tiny/*/config_*.yaml"))
-CPU_OVERRIDES = ["--model_name_or_path", "tiny", "--torch_dtype", "float32", "--bf16", "false", "--use_cpu", "true",
+CPU_OVERRIDES = ["--model_name_or_path", "tiny", "--dtype", "float32", "--bf16", "false", "--use_cpu", "true",
                  "--max_pixels", "12544", "--image_max_pixels", "12544", "--report_to", "none",
                  "--dataloader_num_workers", "0", "--plot_curves", "false"]
 
@@ -44,14 +44,28 @@ def test_gpu_recipes_parse_with_their_settings(path: Path) -> None:
     from creative4u.train.configs import parse_recipe
 
     raw = yaml.safe_load(path.read_text())
-    model, lora, data, args = parse_recipe(stage_of(path), ["--config", str(path), "--use_cpu", "true", "--bf16",
-                                                           "false"])
-    assert model.model_name_or_path == raw["model_name_or_path"] and lora.lora_r == raw["lora_r"]
+    model, vlm, data, args = parse_recipe(stage_of(path), ["--config", str(path), "--use_cpu", "true", "--bf16",
+                                                          "false"])
+    assert type(model).__name__ == "ModelConfig" and model.dtype == raw["dtype"] == "bfloat16"
+    assert model.model_name_or_path == raw["model_name_or_path"] and model.lora_r == raw["lora_r"]
+    assert model.use_peft and vlm.max_pixels == raw["max_pixels"]
     assert data.with_checks is True and args.report_to == ["tensorboard"]
     if stage_of(path) == "grpo":
         assert args.use_vllm and args.vllm_mode == path.stem.rsplit("_", 1)[1]
         assert args.reward_funcs == raw["reward_funcs"] and args.reward_weights == raw["reward_weights"]
         assert data.both_orders and not args.shuffle_dataset
+
+
+@pytest.mark.parametrize("path", [p for p in TINY_RECIPES if stage_of(p) in ("sft", "grpo")],
+                         ids=lambda p: str(p.relative_to(RECIPES)))
+def test_tiny_recipes_parse_into_trl_model_config(path: Path) -> None:
+    from creative4u.train.configs import lora_targets, parse_recipe
+
+    raw = yaml.safe_load(path.read_text())
+    model, vlm, data, args = parse_recipe(stage_of(path), ["--config", str(path)])
+    assert (model.dtype, model.lora_r, model.lora_modules_to_save) == ("float32", 16, ["lm_head"])
+    assert model.lora_dropout == raw["lora_dropout"] and vlm.torch_threads == 1 and args.use_cpu
+    assert lora_targets(model, vlm) == vlm.lora_language_model_regex  # no lora_target_modules: the LM only
 
 
 def test_unknown_keys_are_errors(tmp_path: Path) -> None:
@@ -61,6 +75,10 @@ def test_unknown_keys_are_errors(tmp_path: Path) -> None:
     bad.write_text((RECIPES / "tiny/sft/config_cpu.yaml").read_text() + "lora_rank: 8\n")
     with pytest.raises(ValueError, match="lora_rank"):
         parse_recipe("sft", ["--config", str(bad)])
+    old = tmp_path / "old.yaml"
+    old.write_text((RECIPES / "tiny/sft/config_cpu.yaml").read_text().replace("dtype:", "torch_dtype:"))
+    with pytest.raises(ValueError, match="torch_dtype is now dtype"):
+        parse_recipe("sft", ["--config", str(old)])
     with pytest.raises(ValueError, match="reward_weights has 1 values"):
         parse_recipe("grpo", ["--config", str(RECIPES / "tiny/grpo/config_cpu.yaml"), "--reward_weights", "1.0"])
 
@@ -85,22 +103,22 @@ def build_on_tiny(path: Path, pairs: Path, tmp_path: Path, extra: list[str] | No
     overrides = [*CPU_OVERRIDES, "--output_dir", str(tmp_path / "run"), "--train_data", str(pairs), *(extra or [])]
     if stage == "grpo":
         overrides += ["--use_vllm", "false"]
-    model, lora, data, args = parse_recipe(stage, ["--config", str(path), *overrides])
+    model, vlm, data, args = parse_recipe(stage, ["--config", str(path), *overrides])
     if stage == "sft":
         from creative4u.train.sft import build_sft_trainer as build
     else:
         from creative4u.train.grpo import build_grpo_trainer as build
-    trainer, _ = build(model, lora, data, args)
-    return trainer, lora, args
+    trainer, _ = build(model, vlm, data, args)
+    return trainer, model, args
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", GPU_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))
 def test_gpu_recipes_build_trainers_on_the_tiny_model(path: Path, tiny_pairs: Path, tmp_path: Path) -> None:
     stage = stage_of(path)
-    trainer, lora, args = build_on_tiny(path, tiny_pairs, tmp_path)
+    trainer, model, args = build_on_tiny(path, tiny_pairs, tmp_path)
     peft_cfg = trainer.model.peft_config["default"]
-    assert peft_cfg.r == lora.lora_r and peft_cfg.lora_alpha == lora.lora_alpha
+    assert peft_cfg.r == model.lora_r and peft_cfg.lora_alpha == model.lora_alpha
     trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
     assert trainable and all("language_model" in n and "lora_" in n for n in trainable)  # LoRA on the LM only
     assert trainer.args.per_device_train_batch_size == args.per_device_train_batch_size
