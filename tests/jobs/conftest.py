@@ -68,7 +68,7 @@ def make_config(store_url: str, *overrides) -> JobsConfig:
     return load_jobs_config(None, [*base, *overrides])
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def config_for():
     """``config_for(store_url, *overrides)``: the test config with more overrides."""
     return make_config
