@@ -11,12 +11,12 @@ export HF_HUB_OFFLINE := 1
 
 SAMPLES := $(sort $(wildcard data/samples/*.jpg))
 
-.PHONY: run test lint bench clean vllm-env browser train-tiny
+.PHONY: run test lint bench clean vllm-env browser postgres train-tiny
 
 run: $(VENV)/.core-installed
 	$(BIN)/creative4u select $(SAMPLES) --title "Organic cappuccino, 250 g" -q "cappuccino" -q "coffee gift"
 
-test: $(VENV)/.dev-installed vllm-env browser
+test: $(VENV)/.dev-installed vllm-env browser postgres
 	$(BIN)/python -m pytest
 
 # The CPU build of vLLM lives in its own venv: it pins a transformers range the main venv does not use.
@@ -27,6 +27,13 @@ vllm-env:
 browser:
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) \
 		|| echo "warning: could not install chromium; the browser test will be skipped with a reason"; }
+
+# PostgreSQL 15 from Debian for the jobs store tests (the fixtures start their own server on 127.0.0.1; nothing runs
+# as a service). Without it those tests are skipped with the reason and the SQLite half still runs.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+		(apt-get update -qq && apt-get install -y -qq postgresql) \
+		|| echo "warning: could not install postgresql; the PostgreSQL jobs tests will be skipped with a reason"; }
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check creative4u tests benchmarks scripts
