@@ -77,7 +77,7 @@ def _run_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from creative4u.cli.screen import JUDGE_OPTION_FLAGS
+    from creative4u.cli.judge_flags import add_judge_flags
     from creative4u.eval.runner import EvalConfig as C
 
     add_config_arguments(p, C)
@@ -95,9 +95,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", default=None, help=_help(C, "overwrite"))
     p.add_argument("--no-report", dest="report", action="store_false", default=None, help="skip report.md/html")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
-    for opt, flag in JUDGE_OPTION_FLAGS.items():  # each one is --set backend_options.<opt>=VALUE
-        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels", "max_new_tokens") else str
-        p.add_argument(flag, dest=f"opt_{opt}", type=kind, default=None, help=f"backend option {opt}")
+    # Typed from the backends' options dataclasses; each one is --set backend_options.<opt>=VALUE. After the run
+    # options: --seed, --feature, --batch-size, --profile and --cache-dir keep eval's meaning.
+    add_judge_flags(p, dest_prefix="opt_")
 
 
 def _compare_parser() -> argparse.ArgumentParser:

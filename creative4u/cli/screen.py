@@ -12,17 +12,7 @@ import json
 import sys
 from typing import Any
 
-JUDGE_OPTION_FLAGS = {
-    "base_url": "--base-url",
-    "model": "--model",
-    "api_key": "--api-key",
-    "timeout": "--timeout",
-    "concurrency": "--concurrency",
-    "device": "--device",
-    "dtype": "--dtype",
-    "max_pixels": "--max-pixels",
-    "max_new_tokens": "--max-new-tokens",
-}
+from creative4u.cli.judge_flags import add_judge_flags, backend_help, given_options
 
 
 def add_parser(sub: Any) -> None:
@@ -36,12 +26,10 @@ def add_parser(sub: Any) -> None:
     select.add_argument("images", nargs="+", help="2..N image files of one product")
     select.add_argument("--title", default="", help="product title")
     select.add_argument("--query", "-q", action="append", default=[], dest="queries", help="a user query (repeat)")
-    select.add_argument("--backend", default="feature", help="judge backend: feature (default), openai, transformers")
+    select.add_argument("--backend", default="feature", help=backend_help() + " (default: feature)")
     select.add_argument("--strategy", default="round_robin", choices=["round_robin", "tournament"])
-    for opt, flag in JUDGE_OPTION_FLAGS.items():
-        kind = float if opt == "timeout" else int if opt in ("concurrency", "max_pixels", "max_new_tokens") else str
-        select.add_argument(flag, dest=opt, type=kind, default=None, help=f"backend option {opt}")
     _common(select)
+    add_judge_flags(select)  # after _common: --profile and --cache-dir stay the pipeline's
     select.set_defaults(func=run_select)
 
 
@@ -54,7 +42,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _pipeline(args: argparse.Namespace) -> Any:
     from creative4u.pipeline import Pipeline, PipelineConfig
 
-    options = {k: getattr(args, k) for k in JUDGE_OPTION_FLAGS if getattr(args, k, None) is not None}
+    options = given_options(args)  # only the flags given; one the backend does not take is an error there
     config = PipelineConfig(
         profile=args.profile,
         backend=getattr(args, "backend", "feature"),

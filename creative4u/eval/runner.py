@@ -52,7 +52,8 @@ class EvalConfig:
     out: str = field(default="", metadata={"help": "Output folder: predictions.jsonl, metrics.json, report.*"})
     backend: str = field(
         default="feature",
-        metadata={"help": "Judge backend (feature, random, single_feature, openai, transformers; single:CHECK)."},
+        metadata={"help": "Judge backend: feature, random, single_feature (single:CHECK), openai, transformers, "
+                          "or module:Class."},
     )
     backend_options: dict[str, Any] = field(default_factory=dict, metadata={"help": "Options for the backend."})
     feature: str | None = field(default=None, metadata={"help": "Check name for the single_feature baseline."})
@@ -82,14 +83,22 @@ class EvalConfig:
 
 
 def resolve_backend(backend: str, options: dict[str, Any], feature: str | None = None, seed: int | None = None):
-    """Map the CLI's backend spelling to a registry name and options (``single:CHECK``, ``--feature``, ``--seed``)."""
-    name, _, arg = backend.partition(":")
-    options = dict(options)
-    if name in ("single", "single_feature"):
-        name = "single_feature"
-        options.setdefault("feature", arg or feature or "sharpness")
-    elif arg:
-        raise ValueError(f"backend {backend!r}: only single:CHECK takes an argument after ':'")
+    """Map eval's backend spelling to a judge spec and options (``single:CHECK``, ``--feature``, ``--seed``).
+
+    A registered alias becomes its name (what ``run.json`` records); ``module:Class`` is a plug-in, passed on whole.
+    """
+    from creative4u.judge import JUDGES
+
+    name, options = backend, dict(options)
+    head, _, arg = backend.partition(":")
+    if arg and head in JUDGES:  # NAME:ARG is eval's spelling; only the single-feature baseline takes an ARG
+        if JUDGES.canonical(head) != "single_feature":
+            raise ValueError(f"backend {backend!r}: only single:CHECK takes an argument after ':'")
+        name = head
+        options.setdefault("feature", arg)
+    name = JUDGES.canonical(name) if name in JUDGES else name
+    if name == "single_feature":
+        options.setdefault("feature", feature or "sharpness")
     if name == "random" and seed is not None:
         options.setdefault("seed", seed)
     return name, options
@@ -196,11 +205,14 @@ class PredictionWriter:
         self.close()
 
 
-def _run_state(config: EvalConfig, backend: str, options: dict[str, Any]) -> dict[str, Any]:
+def _run_state(config: EvalConfig, backend: str, options: Any) -> dict[str, Any]:
+    from creative4u.judge.options import record
+
     return {
         "pairs": str(Path(config.pairs).resolve()),
         "backend": backend,
-        "backend_options": {k: options[k] for k in sorted(options) if k not in ("api_key",)},
+        # Every typed option, defaults too: a flag (int) and a YAML value (int) of the same run compare equal.
+        "backend_options": record(options),
         "profile": config.profile,
         "orders": config.orders,
     }
@@ -276,8 +288,12 @@ class EvalRunner:
 
     def __init__(self, config: EvalConfig, judge: Any = None) -> None:
         self.config = config
-        backend = resolve_backend(config.backend, config.backend_options, config.feature, config.seed)
-        self.backend, self.options = backend
+        self.backend, options = resolve_backend(config.backend, config.backend_options, config.feature, config.seed)
+        if judge is None:  # checked against the backend's options dataclass before any work starts
+            from creative4u.judge import judge_options
+
+            options = judge_options(self.backend, options, where="backend_options")
+        self.options = options
         self._judge = judge
         self._suite: Any = None
         self.images = _ImageCache()
@@ -287,9 +303,9 @@ class EvalRunner:
     @property
     def judge(self) -> Any:
         if self._judge is None:
-            from creative4u.judge import get_judge
+            from creative4u.judge import resolve_judge
 
-            self._judge = get_judge(self.backend, **self.options)
+            self._judge = resolve_judge(self.backend, self.options)
         return self._judge
 
     @property

@@ -125,6 +125,7 @@ class GatewayConfig:
                 raise ValueError(f"backends.{name}.fallback cannot be the backend itself")
             if b.timeout_s <= 0:
                 raise ValueError(f"backends.{name}.timeout_s must be > 0")
+            _check_judge(name, b)
         if self.queue_timeout_s <= 0:
             raise ValueError("queue_timeout_s must be > 0")
         for key in ("workers", "max_body_bytes", "max_image_bytes", "max_image_pixels", "max_concurrency_per_key"):
@@ -138,6 +139,22 @@ class GatewayConfig:
         if self.max_images < 2:
             raise ValueError(f"max_images must be >= 2, got {self.max_images}")
         return self
+
+
+def _check_judge(name: str, b: BackendConfig) -> None:
+    """A backend's judge spec must resolve and its options fit the backend's options dataclass (at load time).
+
+    >>> _check_judge("vllm", BackendConfig(backend="openai", options={"max_new_tokens": "16"}))
+    Traceback (most recent call last):
+    ...
+    creative4u.config.ConfigError: backends.vllm.options: max_new_tokens: expected int, got str '16'
+    """
+    from creative4u.judge import judge_options
+
+    try:
+        judge_options(b.backend, b.options, where=f"backends.{name}.options")
+    except KeyError as err:  # an unknown backend name: the registry's message lists the valid names and aliases
+        raise ValueError(f"backends.{name}.backend: {err.args[0]}") from None
 
 
 def load_gateway_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GatewayConfig:

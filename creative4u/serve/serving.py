@@ -31,6 +31,7 @@ from typing import Any
 from creative4u import __version__
 from creative4u.answer_format import strip_tags
 from creative4u.images import ImageLoadError, LoadedImage, load_image
+from creative4u.judge import resolve_judge
 from creative4u.judge.base import Judge, JudgeUnavailableError
 from creative4u.serve.config import MODEL_PREFIX, GatewayConfig
 from creative4u.serve.metrics import GatewayMetrics
@@ -115,21 +116,6 @@ def chat_content(outcome: Outcome, n: int) -> str:
     return f"<think>{text} {strip_tags(judged)}</think>\n<answer>{answer_token(r['winner_index'], n)}</answer>"
 
 
-def make_judge(backend: str, options: dict[str, Any]) -> Judge:
-    """A registered backend by name, or any Judge class by ``"package.module:Class"`` (a plug-in judge).
-
-    >>> make_judge("creative4u.judge.baselines:RandomJudge", {"seed": 1}).model_name
-    'random(seed=1)'
-    """
-    if ":" in backend:
-        from creative4u.registry import lazy
-
-        return lazy(backend)(**options)
-    from creative4u.judge import get_judge
-
-    return get_judge(backend, **options)
-
-
 def _is_unavailable(err: BaseException) -> bool:
     names = {c.__name__ for c in type(err).__mro__}
     connection = {"APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout"}
@@ -160,11 +146,6 @@ class CreativeService:
         self._local = threading.local()  # one Pipeline per worker thread: a check suite need not be thread-safe
         self._down: dict[str, tuple[float, str]] = {}
         self.started = time.time()
-        from creative4u.judge import JUDGES
-
-        for name, b in config.backends.items():
-            if ":" not in b.backend and b.backend not in JUDGES:
-                raise ValueError(f"backends.{name}.backend: unknown judge {b.backend!r}; valid: {JUDGES.names()}")
 
     async def warmup(self) -> float:
         """Load the check models and the default judge before the first request; returns the seconds it took."""
@@ -215,7 +196,7 @@ class CreativeService:
         with self._judge_lock:
             if backend not in self._judges:
                 b = self.config.backends[backend]
-                self._judges[backend] = make_judge(b.backend, b.options)
+                self._judges[backend] = resolve_judge(b.backend, b.options, where=f"backends.{backend}.options")
             return self._judges[backend]
 
     def pipeline_for(self, backend: str) -> Any:
