@@ -5,7 +5,7 @@
 >>> ba = Verdict("B", 0.8, 0.2, "B is sharper.", "feature", "lr")  # same preference, seen from the swapped order
 >>> combine_orders(ab, ba).verdict
 'A'
->>> bradley_terry(3, [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0)]).argmax()
+>>> int(bradley_terry(3, [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0)]).argmax())
 0
 
 Every judged pair is judged as (A, B) and as (B, A); a verdict that flips with the order is a tie. Creatives

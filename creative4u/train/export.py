@@ -1,8 +1,16 @@
 """Export a trained selector so ``vllm serve`` and the ``transformers`` judge load it directly, with a model card.
 
->>> # creative4u export runs/tiny-grpo --out models/tiny-selector --merge --eval-json runs/learnability.json
->>> # vllm serve models/tiny-selector --limit-mm-per-prompt '{"image": 2}'      (merged: a plain model folder)
->>> # vllm serve BASE --enable-lora --lora-modules creative4u=models/tiny-adapter (kept adapter, without --merge)
+>>> try:
+...     export_model("runs/no-such-run", "models/out")
+... except FileNotFoundError as err:
+...     print(err)
+model folder not found: runs/no-such-run
+
+From the shell::
+
+    creative4u export runs/tiny-grpo --out models/tiny-selector --merge --eval-json runs/learnability.json
+    vllm serve models/tiny-selector --limit-mm-per-prompt '{"image": 2}'      (merged: a plain model folder)
+    vllm serve BASE --enable-lora --lora-modules creative4u=models/tiny-adapter (kept adapter, without --merge)
 
 ``--merge`` folds the LoRA adapter into the base weights (``merge_and_unload``) and saves a plain model folder;
 without it the adapter is kept as is (smaller; vLLM serves it with ``--enable-lora``, but vLLM's LoRA does not

@@ -1,7 +1,13 @@
 """The CPU proof that the recipes learn: tiny model, a visual pair task, CoT-SFT then GRPO, held-out accuracy.
 
->>> # creative4u train tiny --config recipes/tiny/learnability/config_cpu.yaml        (make train-tiny)
->>> # {"accuracy_before": 0.5, "accuracy_after_sft": ..., "accuracy_after_grpo": ..., "reward_curve": [...], ...}
+>>> cfg = LearnabilityConfig(skip_grpo=True)
+>>> cfg.category, cfg.sft_recipe
+('underexposed', 'recipes/tiny/sft/config_cpu.yaml')
+
+From the shell (``make train-tiny``), printing one JSON line::
+
+    creative4u train tiny --config recipes/tiny/learnability/config_cpu.yaml
+    {"accuracy_before": 0.5, "accuracy_after_sft": ..., "accuracy_after_grpo": ..., "reward_curve": [...], ...}
 
 Steps, all offline: (1) build CreativePairs whose answer depends only on the pixels — a clean creative against a
 degraded copy of itself (``category``, default ``underexposed``), cut from real photos (scikit-image's, plus the
