@@ -67,8 +67,8 @@ def save_untrained(arch: dict[str, Any], out: Path, classes: list[str]) -> Path:
     """An untrained model folder of ``arch`` (speed does not depend on the weights), with its ONNX file."""
     import torch
 
-    from creative4u.train.disgust.export import export_model_dir
     from creative4u.checks.disgust_model import DisgustModel, build_stage, save_disgust_model
+    from creative4u.train.disgust.export import export_model_dir
 
     torch.manual_seed(0)
     stage = build_stage(arch, len(classes), arch["image_size"])
@@ -91,8 +91,8 @@ def bench_model(name: str, model_dir: Path, repeat: int) -> dict[str, Any]:
     import torch
 
     from creative4u.checks.disgust import Disgust, DisgustMeta, OnnxRunner
-    from creative4u.checks.gradcam import grad_cam
     from creative4u.checks.disgust_model import load_disgust_model
+    from creative4u.checks.gradcam import grad_cam
 
     torch.set_num_threads(1)
     meta = DisgustMeta.from_dir(model_dir)

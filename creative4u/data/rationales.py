@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -203,11 +202,10 @@ class _Teacher:
     """One OpenAI client, the prompt for a pair, and the accept/reject rule."""
 
     def __init__(self, cfg: TeacherConfig) -> None:
-        from openai import OpenAI
+        from creative4u.openai_client import make_client
 
         self.cfg = cfg
-        key = cfg.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-        self.client = OpenAI(base_url=cfg.url, api_key=key, timeout=cfg.timeout, max_retries=2)
+        self.client = make_client(cfg.url, cfg.api_key, cfg.timeout, max_retries=2, asynchronous=False)
         self.suite = None
         if cfg.with_checks:
             from creative4u.checks.suite import CheckSuite
@@ -215,9 +213,7 @@ class _Teacher:
             self.suite = CheckSuite(cfg.profile)
 
     def messages(self, pair: CreativePair) -> list[dict[str, Any]]:
-        from creative4u.images import load_image
-        from creative4u.judge.openai_backend import image_data_url
-        from creative4u.judge.vlm import prepare_image
+        from creative4u.images import image_data_url, load_image, prepare_image
         from creative4u.prompts import render_prompt
 
         imgs = [load_image(pair.image_a), load_image(pair.image_b)]

@@ -22,7 +22,7 @@
   the swapped copy right after the original, so both orders share a generation batch.
 
 Images are loaded with the project's safe loader and scaled to ``max_pixels`` exactly as the judge backends do
-(:func:`creative4u.judge.vlm.prepare_image`); they are stored re-encoded (JPEG sources as JPEG quality 95, others as
+(:func:`creative4u.images.prepare_image`); they are stored re-encoded (JPEG sources as JPEG quality 95, others as
 PNG) so a large set stays on disk at a sensible size. ``save_dataset`` writes Arrow (``save_to_disk``) or Parquet
 with a ``README.md`` dataset card and ``summary.json``.
 """
@@ -101,8 +101,7 @@ class _Context:
     def image(self, path: str) -> tuple[Any, dict[str, Any], Any]:
         """(prepared PIL image, encoded bytes, screen or None) of one file."""
         if path not in self._images:
-            from creative4u.images import load_image
-            from creative4u.judge.vlm import prepare_image
+            from creative4u.images import load_image, prepare_image
 
             loaded = load_image(path)
             prepared = prepare_image(loaded.image, self.cfg.max_pixels)

@@ -9,7 +9,6 @@ pytest.importorskip("transformers")
 
 import numpy as np  # noqa: E402
 
-from creative4u.checks.gradcam import grad_cam  # noqa: E402
 from creative4u.checks.disgust_model import (  # noqa: E402
     CBAM,
     DisgustModel,
@@ -17,6 +16,7 @@ from creative4u.checks.disgust_model import (  # noqa: E402
     load_disgust_model,
     save_disgust_model,
 )
+from creative4u.checks.gradcam import grad_cam  # noqa: E402
 from creative4u.train.disgust.train import ema_update, ohem, per_sample_loss, sigmoid_rampup  # noqa: E402
 
 SIZE = 64

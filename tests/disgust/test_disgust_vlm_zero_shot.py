@@ -134,8 +134,8 @@ def test_answer_parsing_helpers():
 @pytest.mark.slow
 def test_real_vllm_accepts_the_forced_yes_no_request(tmp_path, photo):
     """vLLM (CPU build) serving a tiny Qwen2.5-VL: the structured yes/no request works end to end."""
-    from creative4u.vllm_launcher import VLLMNotInstalledError, find_vllm_python, launch_vllm
     from creative4u.testing.tiny_vlm import build_tiny_vlm
+    from creative4u.vllm_launcher import VLLMNotInstalledError, find_vllm_python, launch_vllm
 
     try:
         find_vllm_python()

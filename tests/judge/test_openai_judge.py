@@ -323,8 +323,8 @@ def vllm_server(judge_tiny_vlm: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The CPU vLLM serving the tiny model as ``tiny`` and a random LoRA on it as ``tiny-lora`` (float32)."""
     if not VLLM_PY.exists():
         pytest.skip("no .venv-vllm (bash scripts/setup_vllm_cpu.sh creates it)")
-    from creative4u.vllm_launcher import launch_vllm
     from creative4u.testing.tiny_vlm import build_tiny_lora
+    from creative4u.vllm_launcher import launch_vllm
 
     tmp = tmp_path_factory.mktemp("vllm")
     lora = build_tiny_lora(judge_tiny_vlm, tmp / "lora")

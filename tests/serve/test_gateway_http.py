@@ -290,8 +290,8 @@ def test_gateway_in_front_of_vllm_falls_back_when_it_stops(tmp_path, creative_jp
 
     from creative4u.answer_format import parse_answer
     from creative4u.serve.api_server import GatewayProcess
-    from creative4u.vllm_launcher import launch_vllm
     from creative4u.testing.tiny_vlm import build_tiny_vlm
+    from creative4u.vllm_launcher import launch_vllm
 
     model = build_tiny_vlm(tmp_path / "tiny-vlm")
     vllm = launch_vllm(str(model), served_model_name="tiny", log_path=str(tmp_path / "vllm.log"))
