@@ -348,6 +348,11 @@ class JobStore:
 
     # ------------------------------------------------------------------ workers
 
+    def _any(self, table: Table, where: Any) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(table.c[next(iter(table.primary_key.columns)).name]).where(where).limit(1)) \
+                .first() is not None  # fmt: skip
+
     def _claimable(self, now: float) -> Any:
         expired = and_(jobs.c.status == "running", jobs.c.lease_expires_at < now)
         return or_(jobs.c.status == "queued", expired)
@@ -355,6 +360,8 @@ class JobStore:
     def claim(self, worker: str, lease_s: float, now: float | None = None) -> Job | None:
         """Take the oldest queued job (or one whose lease ran out) for ``lease_s`` seconds; None when idle."""
         now = now or time.time()
+        if not self._any(jobs, self._claimable(now)):  # idle polls read only: no write lock taken
+            return None
         with self.tx() as conn:
             pick = select(jobs.c.id).where(self._claimable(now)).order_by(jobs.c.created_at).limit(1)
             if self.is_postgres:
@@ -422,6 +429,9 @@ class JobStore:
     def fail_exhausted(self, max_claims: int, body_for: Any = None) -> list[str]:
         """Mark failed the jobs whose lease ran out after ``max_claims`` claims (they crash every worker)."""
         now, failed = time.time(), []
+        stale = and_(jobs.c.status == "running", jobs.c.lease_expires_at < now, jobs.c.claims >= max_claims)
+        if not self._any(jobs, stale):
+            return failed
         with self.tx() as conn:
             rows = conn.execute(select(jobs).where(jobs.c.status == "running", jobs.c.lease_expires_at < now,
                                                    jobs.c.claims >= max_claims)).all()  # fmt: skip
@@ -451,6 +461,8 @@ class JobStore:
         now = now or time.time()
         free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now)
         due = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free)
+        if not self._any(deliveries, due):
+            return None
         with self.tx() as conn:
             pick = select(deliveries.c.id).where(due).order_by(deliveries.c.next_attempt_at).limit(1)
             if self.is_postgres:
