@@ -28,6 +28,8 @@ for _name, _cls in {
     "border": "Border",
 }.items():
     CHECKS.register(_name, f"creative4u.checks.quality:{_cls}")
+# JPEG blocking / quantisation (issue 14): its own rejection reason, split from noise.
+CHECKS.register("compression", "creative4u.checks.compression:Compression")
 
 # Content, provenance and forensics checks (issue: check suite). OCR and NudeNet load onnxruntime, which starts
 # telemetry lookups unless this is set before its first import.

@@ -36,6 +36,18 @@ class CheckSettings:
     threshold: float | None = field(default=None, metadata={"help": "Flag when score >= threshold (None: default)."})
     veto: bool = field(default=True, metadata={"help": "A flag removes the creative from the competition."})
     options: dict[str, Any] = field(default_factory=dict, metadata={"help": "Keyword options for the check."})
+    operating_points: dict[str, float] = field(
+        default_factory=dict,
+        metadata={"help": "Named thresholds read off the check's ROC curve, e.g. {ffr2: 0.8, ffr5: 0.5}."})
+    operating_point: str | None = field(
+        default=None, metadata={"help": "Use this named operating point instead of `threshold` (overrides the "
+                                        "profile-wide choice)."})
+
+    def __post_init__(self) -> None:
+        if self.operating_point is not None and self.operating_point not in self.operating_points:
+            known = ", ".join(sorted(self.operating_points)) or "none defined"
+            raise ValueError(f"operating_point {self.operating_point!r} is not one of this check's operating "
+                             f"points ({known})")
 
 
 @dataclass
@@ -45,9 +57,29 @@ class CheckProfile:
     name: str = field(default="default", metadata={"help": "Profile name, reported with every result."})
     description: str = field(default="", metadata={"help": "What this profile is for."})
     checks: dict[str, CheckSettings] = field(default_factory=dict, metadata={"help": "Settings per check name."})
+    operating_point: str | None = field(
+        default=None, metadata={"help": "Named operating point for every check that defines it (e.g. a client "
+                                        "that accepts fewer false rejections picks ffr2); others keep `threshold`."})
+
+    def __post_init__(self) -> None:
+        if self.operating_point is not None and not any(self.operating_point in s.operating_points
+                                                        for s in self.checks.values()):
+            raise ValueError(f"operating_point {self.operating_point!r} is defined by no check of the profile")
 
     def enabled(self) -> dict[str, CheckSettings]:
         return {name: s for name, s in self.checks.items() if s.enabled}
+
+    def threshold_of(self, name: str) -> float | None:
+        """The threshold check ``name`` runs at: its own operating point, else the profile's, else ``threshold``.
+
+        >>> p = CheckProfile(checks={"sharpness": CheckSettings(threshold=0.5, operating_points={"ffr2": 0.8})},
+        ...                  operating_point="ffr2")
+        >>> p.threshold_of("sharpness")
+        0.8
+        """
+        settings = self.checks[name]
+        point = settings.operating_point or self.operating_point
+        return settings.operating_points.get(point, settings.threshold) if point else settings.threshold
 
 
 def builtin_profiles() -> list[str]:

@@ -30,6 +30,7 @@ from creative4u.checks.quality_measures import (
     SIDES,
     block_mean,
     blockiness,
+    coarse_structure,
     detail_energy_ratio,
     edge_blur,
     edge_sharpness,
@@ -45,8 +46,9 @@ from creative4u.images import LoadedImage
 
 __all__ = [
     "Border", "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
-    "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk", "line_profile", "logistic",
-    "luma", "noise_level", "resampling_peak", "scan_band", "shared", "tone_stats",
+    "coarse_structure", "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk",
+    "line_profile", "logistic", "luma", "monochrome_kind", "noise_level", "resampling_peak", "scan_band", "shared",
+    "tone_stats",
 ]
 
 DETAIL_SIDE = 1024
@@ -156,24 +158,19 @@ class Noise(Check):
     """
 
     name = "noise"
-    description = "Noise, grain and compression artefacts: noise std in flat regions and JPEG 8x8 blocking."
-    version = "2"
+    description = "Noise and grain: noise std in flat regions (JPEG blocking: see the compression check)."
+    version = "3"
     NOISE_CENTRE, NOISE_WIDTH = 4.5, 0.5  # grey levels at <= 1024 px; clean photos read 0.2-3.6
     BLOCK_CENTRE, BLOCK_WIDTH = 1.62, 0.05  # grid ratio; q92 JPEGs read <= 1.6, q <= 22 read >= 1.5 (mostly > 1.7)
 
     def measure(self, img: LoadedImage) -> Measurement:
         sigma, grid = image_noise(img), blockiness(native_luma_crop(img))
-        s_noise = logistic(sigma, self.NOISE_CENTRE, self.NOISE_WIDTH)
-        s_block = logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH)
-        score = max(s_noise, s_block)
-        values = {"noise_sigma": round(sigma, 3), "blockiness": round(grid, 3), "noise_score": round(s_noise, 4),
-                  "blocking_score": round(s_block, 4)}
-        if s_block > s_noise:
-            state = "compression artefacts" if score >= 0.5 else "no visible compression artefacts"
-            summary = f"{state}: JPEG 8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.1:.1f})"
-        else:
-            state = "noisy" if score >= 0.5 else "clean"
-            summary = f"{state}: noise {sigma:.1f} grey levels in flat areas (normal <= {self.NOISE_CENTRE - 1:.1f})"
+        # One reason per check: blocking is the compression check's; its number stays here as a measurement.
+        score = logistic(sigma, self.NOISE_CENTRE, self.NOISE_WIDTH)
+        values = {"noise_sigma": round(sigma, 3), "blockiness": round(grid, 3), "noise_score": round(score, 4),
+                  "blocking_score": round(logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH), 4)}
+        state = "noisy" if score >= 0.5 else "clean"
+        summary = f"{state}: noise {sigma:.1f} grey levels in flat areas (normal <= {self.NOISE_CENTRE - 1:.1f})"
         return Measurement(score=score, values=values, summary=summary)
 
 
@@ -192,7 +189,7 @@ class Sharpness(Check):
 
     name = "sharpness"
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
-    version = "3"
+    version = "4"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
@@ -204,8 +201,7 @@ class Sharpness(Check):
         res = edge_blur(gray, noise, max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"])))
         sigma = res["sigma"]
         if not math.isfinite(sigma):
-            return Measurement(score=0.45, values={"blur_sigma_px": None, "edge_sharpness": None, "n_edges": 0},
-                               summary="no distinct edges found: focus cannot be judged")
+            return self._no_edges(gray, res["n_edges"])
         score = logistic(sigma, self.SIGMA_CENTRE, self.SIGMA_WIDTH)
         sharp = edge_sharpness(sigma)
         values = {"blur_sigma_px": round(sigma, 3), "edge_sharpness": round(sharp, 4), "n_edges": res["n_edges"],
@@ -221,6 +217,19 @@ class Sharpness(Check):
         heat = focus_map(gray.shape, res["ys"], res["xs"], res["own"])
         return Measurement(score=score, values=values, summary=summary,
                            evidence=[heatmap_evidence(heat, "focus map: bright = crisp edges")])
+
+    STRUCTURE_MIN = 2.0  # coarse-structure std below which a picture is a smooth design (gradient, flat canvas)
+
+    def _no_edges(self, gray: np.ndarray, n_edges: int) -> Measurement:
+        """No step edge anywhere: a smooth design has nothing to judge; a picture with shapes has lost its edges."""
+        structure = coarse_structure(gray)
+        values = {"blur_sigma_px": None, "edge_sharpness": None, "n_edges": n_edges,
+                  "coarse_structure": round(structure, 3), "analysis_side": int(max(gray.shape))}
+        if structure >= self.STRUCTURE_MIN:
+            return Measurement(score=0.8, values=values, summary=f"blurred: no distinct edge although the picture has "
+                               f"shapes (coarse structure {structure:.1f} >= {self.STRUCTURE_MIN:.0f})")
+        return Measurement(score=0.15, values=values, summary=f"smooth design (gradients, flat colour): no edges to "
+                           f"judge focus on (coarse structure {structure:.1f})")
 
 
 # ------------------------------------------------------------------------------------------- framing (shared)
@@ -273,7 +282,7 @@ class Exposure(Check):
 
     name = "exposure"
     description = "Under/over-exposure: brightest-1% level, blown-highlight share and highlight colour, mean luma."
-    version = "4"
+    version = "6"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
     OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
 
@@ -285,27 +294,33 @@ class Exposure(Check):
         p1, p5, p50, p95, p99 = (float(v) for v in np.percentile(y, [1, 5, 50, 95, 99]))
         mean = float(y.mean())
         peak = rgb.max(axis=2)
-        blown = float((peak >= 245).mean())  # any channel at the ceiling: detail and colour there are gone
+        # Blown = a channel at the ceiling in a washed-out colour (too much light drains colour as it clips); a
+        # saturated yellow or red designed at full strength has one channel at 255 by choice and is not lost detail.
+        clip_sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
+        blown = float(((peak >= 245) & (clip_sat < 0.6)).mean())
+        brightest = float(np.percentile(peak, 99.5))  # the strongest channel: a deep blue at 0,0,255 is fully lit
         bright = y >= np.percentile(y, 90)
         sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
         highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
-        under_ev = math.log2(230.0 / max(p99, 1.0))
+        under_ev = math.log2(230.0 / max(brightest, 1.0))
         # Pushing exposure clips channels and drains colour from the highlights (linear-light gain).
         over_logit = 12.7 * blown - 3.8 * highlight_sat - 3.2
         s_under = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
         s_over = logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
         score = max(s_under, s_over)
         values = {"mean_luma": round(mean, 2), "p1": round(p1, 2), "p5": round(p5, 2), "p50": round(p50, 2),
-                  "p95": round(p95, 2), "p99": round(p99, 2), "blown_fraction": round(blown, 4),
+                  "p95": round(p95, 2), "p99": round(p99, 2), "brightest_channel_p99_5": round(brightest, 2),
+                  "blown_fraction": round(blown, 4),
                   "highlight_saturation": round(highlight_sat, 4), "under_ev": round(under_ev, 3),
                   "over_logit": round(over_logit, 3), "under_score": round(s_under, 4), "over_score": round(s_over, 4),
                   "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
         if s_under >= s_over:
             state = "underexposed" if score >= 0.5 else "exposure fine"
-            summary = f"{state}: the brightest 1% only reach {p99:.0f}/255 (normal >= 158), mean luma {mean:.0f}"
+            summary = (f"{state}: the brightest 0.5% only reach {brightest:.0f}/255 in their strongest channel "
+                       f"(normal >= {230 / 2 ** self.UNDER_CENTRE:.0f}), mean luma {mean:.0f}")
         else:
             state = "overexposed" if score >= 0.5 else "exposure fine"
-            summary = (f"{state}: {blown:.0%} of pixels blown to the ceiling, highlight colour "
+            summary = (f"{state}: {blown:.0%} of pixels blown to white, highlight colour "
                        f"{highlight_sat:.2f} (mean luma {mean:.0f})")
         return Measurement(score=score, values=values, summary=summary)
 
@@ -339,24 +354,55 @@ class Contrast(Check):
 class Colourfulness(Check):
     """Dull, grey-looking creatives (Hasler-Suesstrunk colourfulness).
 
-    >>> from PIL import Image
-    >>> Colourfulness().measure(LoadedImage.from_pil(Image.new("RGB", (32, 32), "gray"))).score > 0.9
+    >>> from PIL import Image, ImageEnhance
+    >>> from skimage import data
+    >>> washed = ImageEnhance.Color(Image.fromarray(data.coffee())).enhance(0.05)
+    >>> Colourfulness().measure(LoadedImage.from_pil(washed)).score > 0.9
     True
+    >>> Colourfulness().measure(LoadedImage.from_pil(washed.convert("L").convert("RGB"))).values["monochrome"]
+    'black-and-white'
+
+    A deliberate black-and-white or single-tint (sepia) picture is reported as such and scores low.
     """
 
     name = "colourfulness"
     description = "Dull colours: Hasler-Suesstrunk colourfulness M (0 grey, 33 moderate, 82+ highly colourful)."
-    version = "2"
+    version = "3"
     M_CENTRE, M_WIDTH = 9.0, -1.5  # clean colour photos read >= 10.5
+    MONO_SCORE = 0.1  # a deliberate black-and-white or single-tint picture is a style, not dull colour
 
     def measure(self, img: LoadedImage) -> Measurement:
-        m = hasler_susstrunk(colour(img, TONE_SIDE))
+        rgb = colour(img, TONE_SIDE)
+        m = hasler_susstrunk(rgb)
+        mono = monochrome_kind(rgb)
         score = logistic(m, self.M_CENTRE, self.M_WIDTH)
+        if mono:
+            score = min(score, self.MONO_SCORE)
+            return Measurement(score=score, values={"colourfulness": round(m, 3), "monochrome": mono},
+                               summary=f"deliberate {mono}: colourfulness {m:.0f} is a style, not washed-out colour")
         word = next(w for t, w in ((82, "highly"), (59, "quite"), (33, "moderately"), (15, "slightly"), (-1, "not"))
                     if m > t)
         state = "dull colours" if score >= 0.5 else "colours fine"
         summary = f"{state}: colourfulness {m:.0f} ({word} colourful; normal >= {self.M_CENTRE:.0f})"
-        return Measurement(score=score, values={"colourfulness": round(m, 3)}, summary=summary)
+        return Measurement(score=score, values={"colourfulness": round(m, 3), "monochrome": ""}, summary=summary)
+
+
+def monochrome_kind(rgb: np.ndarray) -> str:
+    """``"black-and-white"`` when (nearly) every pixel is neutral, ``"single-tint monochrome"`` when the coloured
+    pixels share one hue (sepia, duotone-like tints), else ``""``.
+
+    >>> monochrome_kind(np.full((8, 8, 3), 90, np.uint8)), monochrome_kind(np.zeros((8, 8, 3), np.uint8) + [200, 0, 0])
+    ('black-and-white', 'single-tint monochrome')
+    """
+    a = rgb.reshape(-1, 3).astype(np.float32)
+    chroma = a.max(axis=1) - a.min(axis=1)
+    coloured = chroma > 8
+    if coloured.mean() <= 0.02:
+        return "black-and-white"
+    rg, yb = a[coloured, 0] - a[coloured, 1], 0.5 * (a[coloured, 0] + a[coloured, 1]) - a[coloured, 2]
+    hue = np.arctan2(yb, rg)
+    spread = float(np.hypot(np.cos(hue).mean(), np.sin(hue).mean()))  # 1 = one hue everywhere
+    return "single-tint monochrome" if spread > 0.995 and float(chroma.std()) < 40 else ""
 
 
 # ---------------------------------------------------------------------------------------------------- resolution
@@ -371,7 +417,8 @@ class Resolution(Check):
 
     name = "resolution"
     description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
-    version = "2"
+    version = "3"
+    STRUCTURE_MIN = 2.0  # as in Sharpness: below it the detail ratio of a smooth design says nothing
     MIN_SIDE, SIDE_WIDTH = 320.0, -0.12  # px on the short side, on a log2 scale
     MAX_ASPECT, ASPECT_WIDTH = 3.0, 0.25
     DETAIL_CENTRE, DETAIL_WIDTH = 0.22, -0.1  # finest-octave energy ratio, on a log2 scale
@@ -387,11 +434,15 @@ class Resolution(Check):
         s_pixels = logistic(math.log2(max(short, 1)), math.log2(self.MIN_SIDE), self.SIDE_WIDTH)
         s_aspect = logistic(aspect, self.MAX_ASPECT, self.ASPECT_WIDTH)
         s_detail = logistic(math.log2(max(detail, 1e-4)), math.log2(self.DETAIL_CENTRE), self.DETAIL_WIDTH)
+        structure = shared(img, "coarse_structure", lambda: coarse_structure(luma(img, SHARP_SIDE)))
+        if structure < self.STRUCTURE_MIN:  # a smooth design has no fine detail to lose: that is no upscaling
+            s_detail = min(s_detail, 0.3)
         s_trace = logistic(trace["peak"], self.PEAK_CENTRE, self.PEAK_WIDTH)
         score = max(s_pixels, s_aspect, s_detail, s_trace)
         values = {"width": w, "height": h, "megapixels": round(w * h / 1e6, 3), "aspect": round(aspect, 3),
                   "detail_energy_ratio": round(detail, 4), "resampling_peak": round(trace["peak"], 2),
-                  "resampling_period": round(trace["period"], 2), "pixels_score": round(s_pixels, 4),
+                  "resampling_period": round(trace["period"], 2), "coarse_structure": round(structure, 3),
+                  "pixels_score": round(s_pixels, 4),
                   "aspect_score": round(s_aspect, 4), "detail_score": round(s_detail, 4),
                   "trace_score": round(s_trace, 4)}
         return Measurement(score=score, values=values, summary=self._summary(values))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from creative4u.checks import get_check
-from creative4u.checks.base import Check, CheckReport, Evidence, Measurement
+from creative4u.checks.base import Check, CheckReport, Evidence, Measurement, RequestContext
 from creative4u.checks.profile import CheckProfile, load_profile
 from creative4u.images import LoadedImage
 
@@ -90,34 +90,44 @@ class CheckSuite:
         self.checks: dict[str, Check] = {}
         self.veto: set[str] = set()
         for name, settings in self.profile.enabled().items():
-            self.checks[name] = get_check(name, threshold=settings.threshold, **settings.options)
+            self.checks[name] = get_check(name, threshold=self.profile.threshold_of(name), **settings.options)
             if settings.veto:
                 self.veto.add(name)
         self.cache_dir = Path(cache_dir) if cache_dir else None
 
-    def _disk_path(self, sha: str, check: Check) -> Path | None:
+    @staticmethod
+    def _key(check: Check, context: RequestContext | None) -> str:
+        # Only checks that read the request put it in their key, so other checks' cache entries stay valid.
+        return check.cache_key(context) if check.uses_context else check.cache_key()
+
+    def _disk_path(self, sha: str, key: str | Check) -> Path | None:
         if self.cache_dir is None:
             return None
-        safe = "".join(c if c.isalnum() or c in "@-_." else "_" for c in check.cache_key())
+        key = key if isinstance(key, str) else key.cache_key()  # a Check: its context-free key
+        safe = "".join(c if c.isalnum() or c in "@-_." else "_" for c in key)
         return self.cache_dir / sha[:2] / f"{sha}.{safe}.json"
 
-    def _measure(self, img: LoadedImage, check: Check) -> CheckReport:
-        key = (img.sha256, check.cache_key())
+    def _measure(self, img: LoadedImage, check: Check, context: RequestContext | None = None,
+                 peers: list[LoadedImage] | None = None) -> CheckReport:
+        if check.uses_peers:  # depends on the other candidates: measured each time (its inputs are memoised)
+            return check.decide(*check.timed_measure(img, context, peers))
+        ckey = self._key(check, context)
+        key = (img.sha256, ckey)
         hit = MEMORY_CACHE.get(key)
         if hit is None:
-            hit = self._from_disk(img.sha256, check)
+            hit = self._from_disk(img.sha256, ckey)
             if hit is not None:
                 MEMORY_CACHE.put(key, hit)
         if hit is not None:
             return check.decide(*hit, cached=True)
-        result = check.timed_measure(img)
+        result = check.timed_measure(img, context)
         if result[1] is None:  # errors may be transient: cached nowhere, so the next call retries
             MEMORY_CACHE.put(key, result)
-            self._to_disk(img.sha256, check, result)
+            self._to_disk(img.sha256, ckey, result)
         return check.decide(*result)
 
-    def _from_disk(self, sha: str, check: Check) -> tuple[Measurement | None, str | None, float] | None:
-        path = self._disk_path(sha, check)
+    def _from_disk(self, sha: str, key: str | Check) -> tuple[Measurement | None, str | None, float] | None:
+        path = self._disk_path(sha, key)
         if path is None:
             return None
         try:  # a vanished or half-written file (another worker's) reads as a miss
@@ -128,8 +138,8 @@ class CheckSuite:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged cache entry is re-measured, never trusted
 
-    def _to_disk(self, sha: str, check: Check, result: tuple[Measurement | None, str | None, float]) -> None:
-        path = self._disk_path(sha, check)
+    def _to_disk(self, sha: str, key: str | Check, result: tuple[Measurement | None, str | None, float]) -> None:
+        path = self._disk_path(sha, key)
         if path is None or result[1] is not None:
             return  # errors are not cached on disk: they may be transient
         payload = {
@@ -148,9 +158,11 @@ class CheckSuite:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def screen(self, img: LoadedImage) -> ImageScreen:
-        """Run every enabled check on one image."""
-        reports = {name: self._measure(img, check) for name, check in self.checks.items()}
+    def screen(self, img: LoadedImage, context: RequestContext | None = None,
+               peers: list[LoadedImage] | None = None) -> ImageScreen:
+        """Run every enabled check on one image; ``context`` is the request's title and queries, ``peers`` the
+        request's candidates (this image included) for checks that compare them."""
+        reports = {name: self._measure(img, check, context, peers) for name, check in self.checks.items()}
         flagged = [n for n, r in reports.items() if r.flagged]
         return ImageScreen(
             name=img.name,
@@ -165,8 +177,9 @@ class CheckSuite:
             errors=[f"{n}: {r.summary}" for n, r in reports.items() if r.status == "error"],
         )
 
-    def screen_many(self, images: list[LoadedImage]) -> list[ImageScreen]:
-        return [self.screen(img) for img in images]
+    def screen_many(self, images: list[LoadedImage], context: RequestContext | None = None) -> list[ImageScreen]:
+        """Screen the candidates of one request: each image sees the request's context and the others."""
+        return [self.screen(img, context, images) for img in images]
 
 
 def _json_default(obj: Any) -> Any:

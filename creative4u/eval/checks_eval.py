@@ -38,6 +38,7 @@ import numpy as np
 from creative4u.config import ConfigError, from_dict, read_yaml_mapping
 
 DEFAULT_LABEL_MAP = Path(__file__).resolve().parents[2] / "eval" / "check_label_map.yaml"
+OPERATING_POINTS = (0.01, 0.02, 0.05, 0.10)  # false-flag rates whose thresholds every check block reports
 
 
 @dataclass
@@ -208,7 +209,8 @@ def _suite(config: ChecksEvalConfig, wanted: Sequence[str]) -> tuple[Any, list[s
             checks[name] = CheckSettings()
         else:
             missing.append(name)
-    profile = CheckProfile(name=base.name, description=base.description, checks=checks)
+    profile = CheckProfile(name=base.name, description=base.description, checks=checks,
+                           operating_point=base.operating_point)
     return CheckSuite(profile, cache_dir=config.cache_dir), missing
 
 
@@ -260,6 +262,9 @@ def _check_block(name: str, s: _Scores, label_map: dict[str, list[str]], target:
         thr = threshold_for_false_flag(neg, np.r_[pos, neg], target)
         block["calibrated"] = _rates(pos, neg, thr)
         block["calibrated"]["meets_target"] = block["calibrated"]["false_flag_rate"] <= target + 1e-12
+        # Named points on the same ROC (ffr2 = 2% false flags on clean images) for a profile's operating_points.
+        block["operating_points"] = {f"ffr{round(t * 100)}": _rates(pos, neg, threshold_for_false_flag(
+            neg, np.r_[pos, neg], t)) for t in OPERATING_POINTS}
     block["recall_by_label"] = _recall_by_label(sc, labels_of, s.thresholds[name], block.get("calibrated"))
     return block
 
@@ -395,13 +400,15 @@ def profile_snippet(metrics: dict[str, Any], config: ChecksEvalConfig) -> str:
              "checks:"]
     for name, block in metrics["checks"].items():
         cal = block.get(key)
-        if not cal:
+        if not cal or cal.get("false_flag_rate") is None:  # a check that never ran (e.g. no duplicate index)
             continue
         recall = "n/a (no labelled positives)" if cal["recall"] is None else f"{cal['recall']:.0%}"
         note = "" if cal.get("meets_target", True) else "; target unreachable: clean images score 1.0"
         # A check the profile does not run is left commented out: a threshold alone would switch it on.
         lead = "  " if block.get("in_profile", True) else "  # (not in the profile) "
-        lines.append(f"{lead}{name}: {{threshold: {cal['threshold']:.6g}}}  # recall {recall}, false flags "
+        points = ", ".join(f"{k}: {v['threshold']:.4g}" for k, v in block.get("operating_points", {}).items())
+        points = f", operating_points: {{{points}}}" if points else ""
+        lines.append(f"{lead}{name}: {{threshold: {cal['threshold']:.6g}{points}}}  # recall {recall}, false flags "
                      f"{cal['false_flag_rate']:.1%} (was {block['current']['threshold']:.6g}){note}")
     return "\n".join(lines) + "\n"
 

@@ -49,7 +49,7 @@ def _score(check: str, pil: Image.Image, **kw) -> float:
     ("check", "degradation", "min_share"),
     [("sharpness", "blur", 1.0), ("sharpness", "defocus", 1.0), ("sharpness", "motion_blur", 1.0),
      ("resolution", "low_resolution", 1.0), ("exposure", "underexposed", 1.0), ("noise", "noise", 1.0),
-     ("noise", "jpeg", 1.0), ("border", "border", 1.0),
+     ("compression", "jpeg", 1.0), ("border", "border", 1.0),
      # Known limits (see the calibration figures): a dark night photo pushed +2 stops still looks plausible, and
      # a punchy photo cut to ~40% of its contrast still spans a third of the tonal range, as many clean photos do.
      ("exposure", "overexposed", 0.75), ("contrast", "low_contrast", 0.5)],
@@ -148,9 +148,13 @@ def test_small_and_extreme_images_flag_resolution(photo):
     assert banner.score > 0.5 and "aspect" in banner.summary
 
 
-def test_greyscale_is_dull_and_photo_is_not(photo):
-    assert _score("colourfulness", photo.convert("L").convert("RGB")) > 0.9
+def test_washed_out_colour_is_dull_but_deliberate_monochrome_is_not(photo):
+    from PIL import ImageEnhance
+
+    assert _score("colourfulness", ImageEnhance.Color(photo).enhance(0.05)) > 0.9
     assert _score("colourfulness", photo) < 0.1
+    mono = get_check("colourfulness").measure(_img(photo.convert("L").convert("RGB")))
+    assert mono.score < 0.5 and mono.values["monochrome"] == "black-and-white" and "deliberate" in mono.summary
 
 
 def test_summaries_name_the_numbers(photo):

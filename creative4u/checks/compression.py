@@ -1,0 +1,178 @@
+"""Heavy JPEG compression: blocking on the 8x8 grid, quantised DCT coefficients, and the file's own quality.
+
+>>> import io
+>>> from PIL import Image
+>>> from skimage import data
+>>> from creative4u.images import load_image
+>>> def jpeg(q):
+...     buf = io.BytesIO(); Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=q); return buf.getvalue()
+>>> check = Compression()
+>>> check.measure(load_image(jpeg(8))).score > 0.5 > check.measure(load_image(jpeg(92))).score
+True
+
+Three signals, each explainable with a number in the summary:
+
+* ``jpeg_quality``: the IJG quality whose standard luma table is closest to the file's quantisation table (JPEG files
+  only; a re-saved file shows its last save, so it is one signal among three);
+* ``blockiness``: mean step across 8-px block boundaries over the largest step at the other phases (about 1 without
+  a grid; heavy compression 1.7-8), on the file's own pixels;
+* ``pixel_quality``: the quality implied by the quantisation steps read back from the pixels' 8x8 DCT coefficients
+  (:func:`dct_quant_steps`): it survives a PNG or high-quality re-save of a heavily compressed picture.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+
+from creative4u.checks.base import Check, Measurement
+from creative4u.checks.quality import logistic, native_luma_crop, shared
+from creative4u.checks.quality_measures import blockiness
+from creative4u.images import LoadedImage
+
+# The IJG (libjpeg) standard luminance quantisation table at quality 50, in natural (row-major) order.
+_IJG_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
+_ZIGZAG = np.array([
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14,
+    21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60,
+    61, 54, 47, 55, 62, 63])
+
+
+def ijg_table(quality: int) -> np.ndarray:
+    """The libjpeg luma table for ``quality`` (1-100), natural order.
+
+    >>> int(ijg_table(50)[0]), int(ijg_table(100)[0])
+    (16, 1)
+    """
+    q = min(max(int(quality), 1), 100)
+    scale = 5000 / q if q < 50 else 200 - 2 * q
+    return np.clip(np.floor((_IJG_LUMA * scale + 50) / 100), 1, 255)
+
+
+def estimate_jpeg_quality(table: list[int] | np.ndarray, zigzag: bool = True) -> int:
+    """The IJG quality whose luma table is closest (relative error) to ``table`` (64 values).
+
+    Pillow's ``quantization`` tables come in zigzag order; pass ``zigzag=False`` for natural order.
+
+    >>> estimate_jpeg_quality(ijg_table(37), zigzag=False), estimate_jpeg_quality(ijg_table(90), zigzag=False)
+    (37, 90)
+    """
+    t = np.asarray(table, np.float64).reshape(-1)[:64]
+    natural = np.empty(64)
+    if zigzag:
+        natural[_ZIGZAG] = t
+    else:
+        natural = t
+    errs = [float(np.abs(np.log(ijg_table(q)) - np.log(np.maximum(natural, 1))).mean()) for q in range(1, 101)]
+    return int(np.argmin(errs)) + 1
+
+
+def file_jpeg_quality(img: LoadedImage) -> int | None:
+    """Estimated quality of the file's luma quantisation table; None for a file that is not a JPEG."""
+    if img.format != "JPEG":
+        return None
+    try:
+        with Image.open(io.BytesIO(img.data)) as im:
+            tables = getattr(im, "quantization", None) or {}
+    except Exception:  # noqa: BLE001 - unreadable tables leave this signal out
+        return None
+    return estimate_jpeg_quality(tables[0]) if 0 in tables else None
+
+
+_DCT = np.array([[math.sqrt((1 if k == 0 else 2) / 8) * math.cos((2 * n + 1) * k * math.pi / 16) for n in range(8)]
+                 for k in range(8)])
+_STEP_POSITIONS = ((0, 1), (1, 0), (1, 1))  # low AC frequencies: present in every textured block
+_CANDIDATE_STEPS = np.arange(2, 121, dtype=np.float64)
+
+
+def _block_dct(gray: np.ndarray, offset: int = 0) -> np.ndarray:
+    g = gray[offset:, offset:]
+    h, w = (g.shape[0] // 8) * 8, (g.shape[1] // 8) * 8
+    blocks = g[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8) - 128.0
+    return _DCT @ blocks @ _DCT.T
+
+
+def dct_quant_steps(gray: np.ndarray, offset: int = 0) -> list[int]:
+    """The quantisation step of three low AC coefficients, read from the pixels: the coefficients of a decoded JPEG
+    sit on multiples of the step of its table (on its own 8x8 grid only), so the largest step whose comb fits them
+    (mean cos(2 pi c / step) > 0.5) is the step that was used; 1 for pixels that were never quantised coarsely.
+
+    >>> from skimage import data
+    >>> dct_quant_steps(data.camera().astype(np.float64))
+    [1, 1, 1]
+    """
+    aligned = _block_dct(gray.astype(np.float64), offset)
+    shifted = _block_dct(gray.astype(np.float64), offset + 4)  # the control: no quantisation grid there
+    out = []
+    for u, v in _STEP_POSITIONS:
+        fits = []
+        for coef in (aligned, shifted):
+            c = coef[:, u, v]
+            c = c[np.abs(c) > 1.0]
+            fits.append(np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None]).mean(axis=1) if c.size >= 50
+                        else np.ones(len(_CANDIDATE_STEPS)))
+        # Small coefficients fit any wide comb on both grids; only a fit the shifted grid lacks is a real step.
+        ok = _CANDIDATE_STEPS[(fits[0] > 0.5) & (fits[0] - fits[1] > 0.3)]
+        out.append(int(ok.max()) if ok.size else 1)
+    return out
+
+
+def quality_from_steps(steps: list[int]) -> int:
+    """The IJG quality whose table has these steps at the three positions (median of the three readings).
+
+    >>> quality_from_steps([18, 20, 21]), quality_from_steps([1, 1, 1])
+    (30, 100)
+    """
+    base = ijg_table(50).reshape(8, 8)
+    quals = []
+    for (u, v), step in zip(_STEP_POSITIONS, steps, strict=True):
+        if step <= 1:
+            quals.append(100.0)
+            continue
+        scale = 100.0 * step / base[u, v]
+        quals.append(5000.0 / scale if scale >= 100 else (200.0 - scale) / 2)
+    return int(round(float(np.clip(np.median(quals), 1, 100))))
+
+
+class Compression(Check):
+    """Heavy JPEG compression: quality from the file's table and from the pixels' DCT steps, and 8x8 blocking.
+
+    Options: ``min_quality`` (the IJG quality at the decision point, default 40).
+    """
+
+    name = "compression"
+    description = "JPEG compression artefacts: file and pixel quality estimates (IJG scale), 8x8 blockiness."
+    version = "2"
+    MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
+    BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
+    BLOCK_ALONE = 0.4  # the most blocking alone can score
+
+    def measure(self, img: LoadedImage) -> Measurement:
+        gray = shared(img, "native_crop", lambda: native_luma_crop(img))
+        grid = blockiness(gray)
+        steps = dct_quant_steps(gray[:384, :384])
+        pixel_q = quality_from_steps(steps)
+        file_q = file_jpeg_quality(img)
+        min_q = math.log2(float(self.options.get("min_quality", self.MIN_QUALITY)))
+        s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)
+        s_pixels = logistic(-math.log2(pixel_q), -min_q, self.QUALITY_WIDTH)
+        s_block = logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH)
+        # Blocking alone is weak evidence: a smooth gradient saved at q95 has steps only at block edges (a high ratio
+        # of tiny steps). It supports, the quantisation steps (file table or pixels) decide.
+        score = max(s_file, s_pixels, min(s_block, self.BLOCK_ALONE))
+        values = {"jpeg_quality": file_q, "pixel_quality": pixel_q, "dct_steps": steps, "blockiness": round(grid, 3),
+                  "file_quality_score": round(s_file, 4), "pixel_quality_score": round(s_pixels, 4),
+                  "blocking_score": round(s_block, 4), "format": img.format}
+        return Measurement(score=score, values=values, summary=self._summary(score, file_q, pixel_q, grid))
+
+    def _summary(self, score: float, file_q: int | None, pixel_q: int, grid: float) -> str:
+        state = "heavily compressed" if score >= 0.5 else "compression fine"
+        q = f"file table quality ~{file_q}, " if file_q is not None else f"{'not a JPEG file'}, "
+        return (f"{state}: {q}quality read from the pixels' DCT steps ~{pixel_q} (normal >= {self.MIN_QUALITY:.0f}), "
+                f"8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.15:.1f})")

@@ -1,0 +1,266 @@
+"""A clean-image set of many styles (not just natural photos), its degraded copies, and a labels file for
+``creative4u eval checks``.
+
+>>> split_of("debian:ukui-wallpapers/city.png"), split_of("render:gradient:3")
+('heldout', 'dev')
+
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v1      # or scripts/build_clean_set.py
+
+Sources, each file's licence recorded in ``manifest.jsonl``:
+
+* digital art from Debian wallpaper packages, downloaded with ``apt-get download`` and unpacked (never installed)
+  into the photo cache: ``mate-backgrounds`` (abstract/ and desktop/), ``ukui-wallpapers``, ``gnome-backgrounds``,
+  ``lomiri-wallpapers-20.04``, ``lomiri-wallpapers``, ``sway-backgrounds``, ``desktop-base`` (the themes' rendered
+  16:9 PNGs); licences read from each package's ``debian/copyright``;
+* natural photographs (``creative4u.data.photos``: skimage, lomiri-wallpapers-16.04, mate nature), used as they are
+  and with deliberate grades: low-key, high-key, black-and-white, sepia (:func:`creative4u.data.styled.grade_photo`);
+  skimage's own grayscale photographs (camera, ...) as black-and-white;
+* rendered styles (:mod:`creative4u.data.styled`: gradients, flat illustration, product on white / colour,
+  designed text banners, night scenes), licence ``CC0-1.0`` (made here).
+
+Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key, so the split
+does not move when sources are added. Clean creatives are saved as a shop would upload them (JPEG q85-95 for
+photos and art, PNG for rendered graphics). Degraded copies apply the stock degradations of
+:mod:`creative4u.data.degrade` (round-robin over the clean images, random severity) plus text overlays in unseen
+styles (``text_overlay`` label, ``style`` recorded). ``labels_<split>.jsonl`` rows are ``{image, flags, style,
+split, source}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from creative4u.data.photos import default_cache_dir, licence_for, list_photos, parse_dep5, unpack_deb
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("dev", "heldout")
+DEGRADATIONS = ("blur", "defocus", "motion_blur", "low_resolution", "underexposed", "overexposed", "low_contrast",
+                "noise", "jpeg", "border", "text_overlay")
+
+
+@dataclass(frozen=True)
+class ArtSource:
+    """Digital-art files inside one Debian package and the folder its copyright ``Files:`` globs start from."""
+
+    package: str
+    patterns: tuple[str, ...]
+    strip: str  # leading path removed before matching the copyright file's globs
+    skip: tuple[str, ...] = ()
+
+
+ART_SOURCES = (
+    ArtSource("mate-backgrounds", ("usr/share/backgrounds/mate/abstract/*", "usr/share/backgrounds/mate/desktop/*"),
+              "usr/share/backgrounds/mate/", skip=("Elephants_3840x2160", "Elephants_5640x3172")),
+    ArtSource("ukui-wallpapers", ("usr/share/backgrounds/*",), "usr/share/backgrounds/"),
+    ArtSource("gnome-backgrounds", ("usr/share/backgrounds/gnome/*.webp",), "usr/share/backgrounds/gnome/"),
+    ArtSource("lomiri-wallpapers-20.04", ("usr/share/backgrounds/*.jpg",), "usr/share/backgrounds/"),
+    ArtSource("lomiri-wallpapers", ("usr/share/backgrounds/*.png",), "usr/share/backgrounds/"),
+    ArtSource("sway-backgrounds", ("usr/share/backgrounds/sway/Sway_Wallpaper_Blue_1920x1080.png",),
+              "usr/share/backgrounds/sway/"),
+    ArtSource("desktop-base", ("usr/share/desktop-base/*-theme/grub/grub-16x9.png",), ""),
+)
+PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
+SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
+RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
+                 "banner": 10, "night": 6}
+
+
+def split_of(key: str, heldout_share: float = 1 / 3) -> str:
+    """``dev`` or ``heldout`` from a stable hash of the item's source key."""
+    h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "heldout" if h < heldout_share else "dev"
+
+
+@dataclass
+class Item:
+    """One clean creative before it is saved: pixels, where they came from, and its style."""
+
+    key: str
+    style: str
+    image: Image.Image
+    source: str
+    licence: str
+    attribution: str
+
+
+def _fit(img: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
+    """Crop to a square or 4:5 / 16:9 ad canvas with ``side`` px on the long side (never upscaled much)."""
+    from creative4u.data.degrade import make_creative
+
+    aspect = float(rng.choice([1.0, 1.0, 0.8, 16 / 9]))
+    size = (side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side)
+    return make_creative(img, size, rng)[0]
+
+
+def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
+    for src in ART_SOURCES:
+        try:
+            root = unpack_deb(src.package, cache_dir)
+        except Exception as err:  # noqa: BLE001 - an unavailable package leaves its styles out, with a warning
+            log.warning("clean set: %s unavailable (%s)", src.package, err)
+            continue
+        paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
+        for pattern in src.patterns:
+            for path in sorted(root.glob(pattern)):
+                if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp") or path.stem in src.skip:
+                    continue
+                rel = str(path.relative_to(root))
+                licence, holder = licence_for(rel.removeprefix(src.strip), paragraphs)
+                with Image.open(path) as im:
+                    im.draft("RGB", (side * 2, side * 2))
+                    pic = im.convert("RGB")
+                yield Item(f"debian:{src.package}/{rel}", "digital_art", _fit(pic, rng, side),
+                           f"debian:{src.package}", licence, f"{holder} ({src.package}, Debian: {rel})")
+
+
+def photo_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
+    from creative4u.data.styled import grade_photo
+
+    try:
+        photos = list_photos(("skimage", "debian"), cache_dir)
+    except Exception as err:  # noqa: BLE001
+        log.warning("clean set: Debian photos unavailable (%s); skimage only", err)
+        photos = list_photos(("skimage",))
+    for i, p in enumerate(photos):
+        base = _fit(p.load(min_side=side), rng, side)
+        yield Item(f"photo:{p.id}", "photo", base, p.source, p.licence, p.attribution)
+        grade = PHOTO_GRADES[i % len(PHOTO_GRADES)]
+        yield Item(f"photo:{p.id}:{grade}", grade, grade_photo(base, grade, rng), p.source, p.licence,
+                   p.attribution + f"; {grade} grade made here")
+    from skimage import data
+
+    for name in SKIMAGE_GRAY:
+        gray = Image.fromarray(getattr(data, name)()).convert("RGB")
+        yield Item(f"photo:skimage-{name}", "mono", _fit(gray, rng, min(side, max(gray.size))), "skimage",
+                   "public-domain/CC0 (scikit-image data)", f"skimage.data.{name}")
+
+
+def render_items(rng: np.random.Generator, side: int) -> Iterator[Item]:
+    from creative4u.data.styled import render_style
+
+    for style, n in RENDER_COUNTS.items():
+        for k in range(n):
+            aspect = (1.0, 1.0, 0.8, 16 / 9)[k % 4]
+            size = (side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side)
+            yield Item(f"render:{style}:{k}", style, render_style(style, rng, size), "rendered", "CC0-1.0",
+                       "rendered by creative4u.data.styled")
+
+
+def _save(img: Image.Image, path: Path, rendered: bool, rng: np.random.Generator,
+          quality: int | None = None) -> dict[str, Any]:
+    if quality is None and rendered and rng.random() < 0.6:
+        path = path.with_suffix(".png")
+        img.save(path, "PNG")
+        return {"path": path, "format": "PNG"}
+    q = int(quality if quality is not None else rng.choice([85, 90, 92, 95]))
+    img.save(path, "JPEG", quality=q, subsampling=2 if q < 95 else 0)
+    return {"path": path, "format": "JPEG", "quality": q}
+
+
+def _degrade(img: Image.Image, label: str, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    from creative4u.data.degrade import degrade
+    from creative4u.data.styled import novel_text_overlay
+
+    if label == "text_overlay" and rng.random() < 0.5:  # half the overlays in styles the stock renderer lacks
+        out, params = novel_text_overlay(img, rng)
+        return out, {**params, "novel": True}
+    out, params = degrade(img, label, rng, float(rng.uniform(0.1, 1.0)))
+    return out, {**params, "novel": False}
+
+
+def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: int = 6,
+                    cache_dir: str | Path | None = None, sources: Sequence[str] = ("art", "photo", "render"),
+                    ) -> dict[str, Any]:
+    """Write clean creatives, degraded copies and ``labels_<split>.jsonl`` / ``manifest.jsonl`` under ``out``."""
+    out = Path(out).expanduser()
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    rng = np.random.default_rng(seed)
+    (out / "clean").mkdir(parents=True, exist_ok=True)
+    (out / "degraded").mkdir(parents=True, exist_ok=True)
+    gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
+            "render": lambda: render_items(rng, side)}
+    manifest, labels = [], {s: [] for s in SPLITS}
+    turn = 0
+    for name in sources:
+        for item in gens[name]():
+            split = split_of(item.key)
+            stem = hashlib.sha1(item.key.encode()).hexdigest()[:12]
+            saved = _save(item.image, out / "clean" / f"{stem}.jpg", item.source == "rendered", rng)
+            rel = str(saved["path"].relative_to(out))
+            row = {"image": rel, "flags": [], "style": item.style, "split": split, "source": item.source,
+                   "key": item.key}
+            labels[split].append(row)
+            manifest.append({**row, "licence": item.licence, "attribution": item.attribution,
+                             "format": saved["format"], "quality": saved.get("quality")})
+            for _ in range(per_image):
+                label = DEGRADATIONS[turn % len(DEGRADATIONS)]
+                turn += 1
+                bad, params = _degrade(item.image, label, rng)
+                q = params.get("save_quality", saved.get("quality") or 92)
+                bad_saved = _save(bad, out / "degraded" / f"{stem}-{label}.jpg", False, rng, quality=q)
+                style = params.get("style") if label == "text_overlay" else item.style
+                labels[split].append({"image": str(bad_saved["path"].relative_to(out)), "flags": [label],
+                                      "style": style, "base_style": item.style, "split": split,
+                                      "source": item.source, "key": item.key, "novel": params.get("novel", False)})
+    for split, rows in labels.items():
+        (out / f"labels_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (out / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for s in SPLITS for r in labels[s]),
+                                      encoding="utf-8")
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in manifest), encoding="utf-8")
+    summary = {"out": str(out), "side": side, "seed": seed, "per_image": per_image,
+               "clean": {s: sum(not r["flags"] for r in labels[s]) for s in SPLITS},
+               "degraded": {s: sum(bool(r["flags"]) for r in labels[s]) for s in SPLITS},
+               "styles": dict(sorted(_count(r["style"] for r in manifest).items()))}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _count(values: Iterator[str] | Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def encode_jpeg(img: Image.Image, quality: int = 90) -> bytes:
+    """JPEG bytes of ``img`` (4:2:0), for tests that need an upload-like file.
+
+    >>> encode_jpeg(Image.new("RGB", (16, 16)))[:2]
+    b'\\xff\\xd8'
+    """
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, subsampling=2)
+    return buf.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m creative4u.data.clean_set [--out DIR] [--side 640] [--per-image 6]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build the multi-style clean-image set and its degraded copies.")
+    parser.add_argument("--out", default=str(Path.home() / ".cache" / "creative4u" / "clean-set" / "v1"))
+    parser.add_argument("--side", type=int, default=640)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-image", type=int, default=6)
+    parser.add_argument("--sources", default="art,photo,render")
+    parser.add_argument("--cache-dir", default=None, help="Debian photo/art cache (default: the photo cache)")
+    args = parser.parse_args(argv)
+    summary = build_clean_set(args.out, args.side, args.seed, args.per_image, args.cache_dir,
+                              tuple(s for s in args.sources.split(",") if s))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Issue 14: checks that tell a defect from a style, the compression check, and per-client operating points."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from creative4u.checks import get_check
+from creative4u.checks.profile import load_profile
+from creative4u.checks.suite import CheckSuite
+from creative4u.data.styled import grade_photo, render_style
+from creative4u.images import load_image
+
+
+def _load(pil: Image.Image, quality: int | None = 92) -> object:
+    buf = io.BytesIO()
+    pil.save(buf, "JPEG", quality=quality) if quality else pil.save(buf, "PNG")
+    return load_image(buf.getvalue())
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.astronaut()).resize((384, 384))
+
+
+@pytest.mark.parametrize("quality", [6, 12, 20])
+def test_compression_flags_heavy_jpeg_even_when_resaved_losslessly(astronaut, quality):
+    buf = io.BytesIO()
+    astronaut.save(buf, "JPEG", quality=quality)
+    decoded = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    for img in (load_image(buf.getvalue()), _load(decoded, None), _load(decoded, 95)):
+        m = get_check("compression").measure(img)
+        assert m.score > 0.5, m.summary
+        assert m.values["pixel_quality"] <= 30 and "quality" in m.summary
+
+
+def test_compression_leaves_good_jpegs_and_smooth_designs_alone(astronaut):
+    rng = np.random.default_rng(3)
+    for pil in (astronaut, render_style("gradient", rng, (384, 384)), render_style("flat_illustration", rng)):
+        for q in (85, 95):
+            m = get_check("compression").measure(_load(pil, q))
+            assert m.score < 0.5, (q, m.summary)
+
+
+def test_smooth_gradient_is_not_blurred_but_blurred_photo_is(astronaut):
+    rng = np.random.default_rng(0)
+    sharp = get_check("sharpness")
+    for _ in range(3):
+        m = sharp.measure(_load(render_style("gradient", rng, (384, 384))))
+        assert m.score < 0.5, m.summary
+    assert sharp.measure(_load(astronaut.filter(ImageFilter.GaussianBlur(4)))).score > 0.5
+
+
+def test_saturated_dark_blue_art_is_not_underexposed():
+    art = np.zeros((256, 256, 3), np.uint8)
+    art[..., 2] = np.linspace(120, 255, 256, dtype=np.uint8)[None, :]  # deep blue, fully lit in its channel
+    m = get_check("exposure").measure(_load(Image.fromarray(art), None))
+    assert m.values["under_score"] < 0.5, m.summary
+
+
+def test_deliberate_monochrome_grades_are_recognised(astronaut):
+    rng = np.random.default_rng(1)
+    for grade, kind in (("mono", "black-and-white"), ("sepia", "single-tint monochrome")):
+        m = get_check("colourfulness").measure(_load(grade_photo(astronaut, grade, rng), None))
+        assert m.values["monochrome"] == kind and m.score < 0.5
+
+
+def test_profile_operating_point_picks_a_threshold_per_client(tmp_path):
+    client = tmp_path / "client.yaml"
+    client.write_text("name: client\nextends: default\noperating_point: strict_client\nchecks:\n"
+                      "  sharpness: {operating_points: {strict_client: 0.9, lenient: 0.3}}\n"
+                      "  border: {operating_points: {strict_client: 0.8}, operating_point: strict_client}\n")
+    suite = CheckSuite(client)
+    assert suite.checks["sharpness"].threshold == 0.9 and suite.checks["border"].threshold == 0.8
+    assert suite.checks["exposure"].threshold == load_profile("default").checks["exposure"].threshold
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nextends: default\nchecks:\n  sharpness: {operating_point: nowhere}\n")
+    with pytest.raises(Exception, match="nowhere"):
+        load_profile(bad)
