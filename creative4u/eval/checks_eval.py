@@ -309,7 +309,10 @@ class _Budget:
     def __init__(self, s: _Scores, label_map: dict[str, list[str]], base: dict[str, float]) -> None:
         self.s, self.clean, self.base = s, s.clean, base
         self.neg = {c: s.scores[c][self.clean & ~np.isnan(s.scores[c])] for c in s.checks}
-        self.all = {c: s.scores[c][~np.isnan(s.scores[c])] for c in s.checks}
+        # Thresholds sit between the check's own positives and clean images, as in :func:`_check_block`: images
+        # labelled only for other checks would move the midpoint and make equal false-flag counts read as looser.
+        own = {c: np.array([any(c in label_map.get(f, ()) for f in row["flags"]) for row in s.rows]) for c in s.checks}
+        self.all = {c: s.scores[c][(own[c] | self.clean) & ~np.isnan(s.scores[c])] for c in s.checks}
         self.checks = [c for c in s.checks if c in s.veto and self.neg[c].size]  # only vetoes reject
         self.mapped = [[c for f in row["flags"] for c in label_map.get(f, ()) if c in s.scores] for row in s.rows]
 

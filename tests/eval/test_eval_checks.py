@@ -122,7 +122,10 @@ def test_joint_calibration_bounds_the_suite_false_rejections(checks_run):
     assert all(v <= 0.34 for v in joint["per_check_false_flag"].values())
     assert joint["false_rejection_rate"] <= separate["false_rejection_rate"]
     for name in ("sharpness", "exposure", "noise", "border"):  # joint thresholds are never looser
-        assert m["checks"][name]["ensemble_calibrated"]["threshold"] >= m["checks"][name]["calibrated"]["threshold"]
+        joint_c, alone = m["checks"][name]["ensemble_calibrated"], m["checks"][name]["calibrated"]
+        assert joint_c["false_flag_rate"] <= alone["false_flag_rate"]
+        # both sit between the check's own positives and clean images, so equal flags give equal thresholds
+        assert joint_c["threshold"] >= alone["threshold"]
 
 
 def test_calibrated_profile_snippet_loads_and_applies(checks_run, tmp_path):
