@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any
 
-from creative4u.checks.base import CheckReport
+from creative4u.checks.base import CheckReport, RequestContext
 from creative4u.checks.suite import ImageScreen
 from creative4u.images import load_image
 from creative4u.jobs.service import build_pipeline, event_body
@@ -139,12 +139,14 @@ class Worker:
             pipe = self.pipeline(job.client)
             have = self.store.results(job.id)
             todo = [i for i in range(job.n_images) if i not in have]
-            for idx, name, data in self.store.images(job.id, todo):
+            # every image is screened against the job's request and its other candidates (the `similar` check),
+            # exactly as the synchronous pipeline does; so the peers are loaded even when few images remain
+            images = self._load_all(job) if todo else []
+            context = RequestContext(job.params.get("title", ""), tuple(job.params.get("queries", [])))
+            for idx in todo:
                 if beat is not None and beat.lost.is_set():
                     raise LeaseLost(job.id)
-                img = load_image(data, name=name, max_bytes=self.config.max_image_bytes,
-                                 max_pixels=self.config.max_image_pixels)  # fmt: skip
-                screen = pipe.suite.screen(img)
+                screen = pipe.suite.screen(images[idx], context, images)
                 self.store.record_image(job.id, idx, self.id, screen.to_dict(evidence=True))
             if beat is not None and beat.lost.is_set():
                 raise LeaseLost(job.id)
@@ -159,6 +161,11 @@ class Worker:
         if not self.store.finish(job.id, self.id, status, result, error, event_body(closed, result)):
             raise LeaseLost(job.id)
 
+    def _load_all(self, job: Job) -> list[Any]:
+        return [load_image(data, name=name, max_bytes=self.config.max_image_bytes,
+                           max_pixels=self.config.max_image_pixels)
+                for _, name, data in self.store.images(job.id)]  # fmt: skip
+
     def _final(self, job: Job, pipe: Any, start: float) -> dict[str, Any]:
         """The synchronous pipeline's JSON, from the stored per-image screens."""
         evidence = bool(job.params.get("evidence", job.kind == "check"))
@@ -167,9 +174,7 @@ class Worker:
         if job.kind == "check":
             return {"profile": pipe.suite.profile.name, "images": [s.to_dict(evidence=evidence) for s in screens],
                     "errors": [], "elapsed_ms": round((time.perf_counter() - start) * 1000, 1)}  # fmt: skip
-        images = [load_image(data, name=name, max_bytes=self.config.max_image_bytes,
-                             max_pixels=self.config.max_image_pixels)
-                  for _, name, data in self.store.images(job.id)]  # fmt: skip
+        images = self._load_all(job)
         # the judge needs the pixels and the screens; the screens come from the store, not a second run
         result = pipe._select_loaded(images, screens, job.params.get("title", ""), list(job.params.get("queries", [])))
         result["images"] = [s.to_dict(evidence=evidence) for s in screens]

@@ -37,7 +37,7 @@ def test_check_job_result_is_the_synchronous_json(store, config, images):
     assert worker.run_once()
     done = store.get(job.id)
     assert done.status == "done" and done.finished_at >= done.created_at
-    expected = Pipeline().check(images[:3], evidence=True)
+    expected = Pipeline().check(images[:3], evidence=True)  # `similar` compares the 3 candidates in both
     assert _stable(done.result) == _stable(expected)
     assert not worker.run_once()  # nothing left
 
