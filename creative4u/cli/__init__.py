@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "creative4u.cli.data",
     "creative4u.cli.serve",
     "creative4u.cli.jobs",
+    "creative4u.cli.pool",
     "creative4u.cli.disgust",
     "creative4u.cli.train",
     "creative4u.cli.vllm",

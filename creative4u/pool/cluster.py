@@ -1,0 +1,73 @@
+"""Connect to Ray: a running cluster (``--address``), the one this process already joined, or a local one.
+
+>>> RayOptions(num_cpus=2).init_kwargs()["num_cpus"]
+2
+>>> RayOptions(address="ray://head:10001").init_kwargs()
+{'address': 'ray://head:10001'}
+
+``ray.init(local_mode=True)`` is gone from Ray; a local run starts a real (small) Ray cluster in this process and
+stops it at the end. Ray is imported only here and in the workers, so the rest of creative4u never needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+RAY_EXTRA = "ray is not installed; install the pool extra: pip install 'creative4u[pool]'"
+
+
+def import_ray() -> Any:
+    """``ray`` (with ``ray.data``), or an error that names the extra to install."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as err:
+        raise RuntimeError(RAY_EXTRA) from err
+    return ray
+
+
+@dataclass
+class RayOptions:
+    """Where the job runs: ``address`` of a cluster, or a local cluster of ``num_cpus`` (all cores by default)."""
+
+    address: str | None = None
+    num_cpus: int | None = None
+    object_store_mb: int | None = 512  # a local run keeps Ray's shared memory small: batches here are small rows
+
+    def init_kwargs(self) -> dict[str, Any]:
+        if self.address:
+            return {"address": self.address}
+        kw: dict[str, Any] = {"include_dashboard": False}
+        if self.num_cpus:
+            kw["num_cpus"] = self.num_cpus
+        if self.object_store_mb:
+            kw["object_store_memory"] = self.object_store_mb * 1024 * 1024
+        return kw
+
+
+@contextmanager
+def ray_session(options: RayOptions | None = None) -> Iterator[float]:
+    """Join or start Ray for the block; yields the seconds start-up took (0 when Ray was already initialised).
+
+    A Ray this function started is shut down at the end; one the caller initialised is left running.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        yield 0.0
+        return
+    start = time.perf_counter()
+    ray.init(**(options or RayOptions()).init_kwargs())
+    try:
+        yield time.perf_counter() - start
+    finally:
+        ray.shutdown()
+
+
+def cluster_cpus() -> int:
+    """The CPUs of the cluster this process is connected to (at least 1)."""
+    ray = import_ray()
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
