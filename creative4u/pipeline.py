@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from creative4u.checks.base import RequestContext
 from creative4u.checks.profile import CheckProfile
 from creative4u.checks.suite import CheckSuite, ImageScreen
 from creative4u.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
@@ -79,11 +80,17 @@ class Pipeline:
             return load_image(src[1], name=src[0], **limits)
         return load_image(src, **limits)
 
-    def check(self, sources: Sequence[Source], evidence: bool = True) -> dict[str, Any]:
-        """Screen images: the structured result of ``creative4u check --json``."""
+    def check(
+        self, sources: Sequence[Source], evidence: bool = True, title: str = "", queries: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Screen images: the structured result of ``creative4u check --json``.
+
+        ``title`` and ``queries`` feed the checks that compare an image with the request (``relevance``,
+        ``text_match``); without them those report "not available". The images are one request's candidates
+        (``similar`` compares them)."""
         start = time.perf_counter()
         images, errors = self.load(sources)
-        screens = self.suite.screen_many(images)
+        screens = self.suite.screen_many(images, RequestContext(title, tuple(queries)))
         return {
             "profile": self.suite.profile.name,
             "images": [s.to_dict(evidence=evidence) for s in screens],
@@ -101,7 +108,7 @@ class Pipeline:
             raise ValueError(
                 f"need at least 2 readable images to select, got {len(images)} ({len(errors)} unreadable)"
             )
-        screens = self.suite.screen_many(images)
+        screens = self.suite.screen_many(images, RequestContext(title, tuple(queries)))
         result = self._select_loaded(images, screens, title, list(queries))
         result["images"] = [s.to_dict(evidence=evidence) for s in screens]
         result["errors"] = errors

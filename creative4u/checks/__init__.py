@@ -45,6 +45,11 @@ for _name, _path in {
 }.items():
     CHECKS.register(_name, f"creative4u.checks.{_path}")
 
+# Perception (issue 13): ImageNet-bridged relevance to the title/queries, OCR text vs queries, near-identical
+# candidates of one request. ONNX models exported once from pip wheels; onnxruntime loads lazily inside.
+for _name, _path in {"relevance": "OnTopic", "text_match": "TextMatch", "similar": "Similar"}.items():
+    CHECKS.register(_name, f"creative4u.checks.relevance:{_path}")
+
 # Disgust classifier (issue 8) and its VLM zero-shot fallback: torch / onnxruntime / openai load lazily inside.
 CHECKS.register("disgust", "creative4u.checks.disgust:Disgust")
 CHECKS.register("disgust_vlm", "creative4u.checks.vlm_zero_shot:DisgustVLM")

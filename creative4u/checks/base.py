@@ -31,6 +31,31 @@ from creative4u.images import LoadedImage
 Status = Literal["ok", "flagged", "unavailable", "error"]
 
 
+@dataclass(frozen=True)
+class RequestContext:
+    """What a request says about the product: checks that compare the image with it set ``uses_context``.
+
+    >>> ctx = RequestContext("Organic cappuccino", ("cappuccino", "coffee gift"))
+    >>> ctx.texts(), len(ctx.key()), RequestContext().key()
+    (['Organic cappuccino', 'cappuccino', 'coffee gift'], 16, '')
+    """
+
+    title: str = ""
+    queries: tuple[str, ...] = ()
+
+    def texts(self) -> list[str]:
+        """Title then queries, stripped, empty ones and repeats left out."""
+        return [t for t in dict.fromkeys(s.strip() for s in (self.title, *self.queries)) if t]
+
+    def key(self) -> str:
+        """A short digest for cache keys ('' when there is nothing to compare with)."""
+        if not self.texts():
+            return ""
+        import hashlib
+
+        return hashlib.sha256("\x1f".join([self.title.strip(), *self.queries]).encode()).hexdigest()[:16]
+
+
 @dataclass
 class Evidence:
     """Evidence a person can verify, as plain data: ``kind`` says how to draw ``data``.
@@ -103,18 +128,36 @@ class Check:
             raise ValueError(f"check {self.name!r}: threshold must be in [0, 1], got {self.threshold}")
         self.options = options
 
+    # Checks that read the request (title, queries) set uses_context and implement measure_context; checks that
+    # compare the candidates of one request set uses_peers and implement measure_peers (never cached: cheap).
+    uses_context: ClassVar[bool] = False
+    uses_peers: ClassVar[bool] = False
+
     def measure(self, img: LoadedImage) -> Measurement:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def cache_key(self) -> str:
-        opts = ",".join(f"{k}={self.options[k]!r}" for k in sorted(self.options))
-        return f"{self.name}@{self.version}[{opts}]"
+    def measure_context(self, img: LoadedImage, context: RequestContext) -> Measurement:
+        return self.measure(img)
 
-    def timed_measure(self, img: LoadedImage) -> tuple[Measurement | None, str | None, float]:
+    def measure_peers(self, img: LoadedImage, peers: list[LoadedImage], context: RequestContext) -> Measurement:
+        return self.measure_context(img, context)
+
+    def cache_key(self, context: RequestContext | None = None) -> str:
+        opts = ",".join(f"{k}={self.options[k]!r}" for k in sorted(self.options))
+        ctx = f"|ctx={context.key() if context else ''}" if self.uses_context else ""
+        return f"{self.name}@{self.version}[{opts}]{ctx}"
+
+    def timed_measure(self, img: LoadedImage, context: RequestContext | None = None,
+                      peers: list[LoadedImage] | None = None) -> tuple[Measurement | None, str | None, float]:
         """Run :meth:`measure`; an exception becomes an error string so one bad check never sinks the others."""
         start = time.perf_counter()
+        ctx = context or RequestContext()
         try:
-            result, error = self.measure(img), None
+            if self.uses_peers:
+                result = self.measure_peers(img, list(peers or [img]), ctx)
+            else:
+                result = self.measure_context(img, ctx) if self.uses_context else self.measure(img)
+            error = None
         except Exception as err:  # noqa: BLE001 - reported as status "error" with the message
             result, error = None, f"{type(err).__name__}: {err}"
         return result, error, (time.perf_counter() - start) * 1000
@@ -132,8 +175,9 @@ class Check:
             self.name, score, self.threshold, flagged, status, m.values, m.evidence, m.summary, elapsed_ms, cached
         )
 
-    def run(self, img: LoadedImage) -> CheckReport:
-        return self.decide(*self.timed_measure(img))
+    def run(self, img: LoadedImage, context: RequestContext | None = None,
+            peers: list[LoadedImage] | None = None) -> CheckReport:
+        return self.decide(*self.timed_measure(img, context, peers))
 
 
 def unavailable(reason: str, **values: Any) -> Measurement:

@@ -162,7 +162,11 @@ class CheckSuite:
                peers: list[LoadedImage] | None = None) -> ImageScreen:
         """Run every enabled check on one image; ``context`` is the request's title and queries, ``peers`` the
         request's candidates (this image included) for checks that compare them."""
-        reports = {name: self._measure(img, check, context, peers) for name, check in self.checks.items()}
+        # Earlier reports of this screen are visible to later checks (text_match reads the text check's OCR).
+        reports: dict[str, CheckReport] = {}
+        shared = img.shared("screen-reports", dict)
+        for name, check in self.checks.items():
+            reports[name] = shared[name] = self._measure(img, check, context, peers)
         flagged = [n for n, r in reports.items() if r.flagged]
         return ImageScreen(
             name=img.name,

