@@ -282,7 +282,7 @@ class Exposure(Check):
 
     name = "exposure"
     description = "Under/over-exposure: brightest-1% level, blown-highlight share and highlight colour, mean luma."
-    version = "6"
+    version = "7"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
     OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
 
@@ -298,7 +298,9 @@ class Exposure(Check):
         # saturated yellow or red designed at full strength has one channel at 255 by choice and is not lost detail.
         clip_sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
         blown = float(((peak >= 245) & (clip_sat < 0.6)).mean())
-        brightest = float(np.percentile(peak, 99.5))  # the strongest channel: a deep blue at 0,0,255 is fully lit
+        # The strongest channel (a deep blue at 0,0,255 is fully lit) of the brightest 0.1%: a dark design keeps a
+        # few lit pixels (a highlight, a logo, a rim light), an exposure pulled down by a stop or more has none.
+        brightest = float(np.percentile(peak, 99.9))
         bright = y >= np.percentile(y, 90)
         sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
         highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0

@@ -115,3 +115,22 @@ def test_round_shapes_read_as_one_letter_are_dropped():
 def test_tiny_images(size):
     report = TextOverlay().run(LoadedImage.from_pil(Image.new("RGB", size, "white")))
     assert report.status == "ok" and report.values["coverage"] == 0.0
+
+
+def test_translucent_diagonal_watermark_is_found_with_the_lowered_detector_thresholds(photos):
+    """A faint "PREVIEW" across a photo (an unseen overlay style) gives the detector a weak map: rapidocr's default
+    cut-offs (0.5 box / 0.3 pixel) drop it, the check's lower ones keep it and recognition confirms it."""
+    from creative4u.data.styled import novel_text_overlay
+
+    marked, params = novel_text_overlay(photos["chelsea"], np.random.default_rng(3), "diagonal_watermark")
+    buf = io.BytesIO()
+    marked.save(buf, "JPEG", quality=90)
+    img = load_image(buf.getvalue(), name="marked.jpg")
+    assert params["style"] == "diagonal_watermark"
+    assert TextOverlay(box_thresh=0.5, bin_thresh=0.3).measure(img).score == 0.0
+    found = TextOverlay().measure(img)
+    assert found.score > 0 and found.values["n_boxes"] >= 1
+    # the lower cut-offs add no boxes to the clean photo itself
+    clean = io.BytesIO()
+    photos["chelsea"].save(clean, "JPEG", quality=90)
+    assert TextOverlay().measure(load_image(clean.getvalue(), name="clean.jpg")).values["n_boxes"] == 0
