@@ -123,7 +123,8 @@ class JudgeRows:
 
     def _row(self, pair: dict[str, Any], sha_a: str | None, sha_b: str | None, result: dict[str, Any] | None,
              error: str | None) -> dict[str, Any]:
-        row: dict[str, Any] = {
+        row: dict[str, Any] = dict.fromkeys(judge_schema().names)  # every column, null unless set
+        row |= {
             "id": str(pair["id"]), "image_a": pair["image_a"], "image_b": pair["image_b"],
             "label": pair.get("label"), "sha_a": sha_a, "sha_b": sha_b, "title": pair.get("title", ""),
             "vetoed": [], "backend": self.config.backend, "error": error,

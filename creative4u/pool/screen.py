@@ -63,6 +63,7 @@ class ScreenRows:
     def __init__(self, pipeline: Pipeline, evidence_dir: str | Path | None = None) -> None:
         self.pipeline = pipeline
         self.checks = list(pipeline.suite.checks)
+        self.columns = screen_schema(self.checks).names
         self.evidence_dir = evidence_dir
 
     def read(self, source: str) -> bytes | None:
@@ -105,8 +106,8 @@ class ScreenRows:
         return [str(p) for p in write_evidence(img, self.pipeline.suite.screen(img), self.evidence_dir)]
 
     def _base(self, source: str, sha: str | None) -> dict[str, Any]:
-        profile = self.pipeline.suite.profile.name
-        row: dict[str, Any] = {"source": source, "name": source, "sha256": sha, "profile": profile}
+        row: dict[str, Any] = dict.fromkeys(self.columns)  # every column, null unless set
+        row |= {"source": source, "name": source, "sha256": sha, "profile": self.pipeline.suite.profile.name}
         for key in ("reasons", "flagged", "unavailable", "check_errors", "evidence_files"):
             row[key] = []
         return row

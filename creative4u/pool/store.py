@@ -14,11 +14,11 @@
 Layout: ``DIR/_pool.json`` (the job kind and what fixes the row schema: a profile's check names, a backend),
 ``DIR/part-<digest>.parquet`` (one per batch; the digest is the batch's keys, so a retried batch rewrites its own
 file instead of adding a second one), ``DIR/_tmp/`` (parts being written: a part is written there, then renamed
-into place, so a killed run leaves whole parts or none), ``DIR/_lock`` (one run at a time), ``DIR/_writers`` (held
-by every live worker: a rerun waits until the workers of a killed run are gone) and ``DIR/_damaged/`` (a part that no longer reads, moved
-aside, never deleted). A rerun reads the keys of every whole part and skips those rows: a killed run loses at most
-the batches that were in flight. The folder must be one every worker can write (local disk on one machine, a shared
-filesystem such as NFS or a mounted bucket on a cluster).
+into place, so a killed run leaves whole parts or none), ``DIR/_lock`` (one run at a time), ``DIR/_writers``
+(held by every live worker: a rerun waits until the workers of a killed run are gone) and ``DIR/_damaged/`` (a
+part that no longer reads, moved aside, never deleted). A rerun reads the keys of every whole part and skips those
+rows: a killed run loses at most the batches that were in flight. The folder must be one every worker can write
+(local disk on one machine, a shared filesystem such as NFS on a cluster; the locks are ``flock`` locks).
 """
 
 from __future__ import annotations
