@@ -18,12 +18,12 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
 * rendered styles (:mod:`creative4u.data.styled`: gradients, flat illustration, product on white / colour,
   designed text banners, night scenes), licence ``CC0-1.0`` (made here).
 
-Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key, so the split
-does not move when sources are added. Clean creatives are saved as a shop would upload them (JPEG q85-95 for
-photos and art, PNG for rendered graphics). Degraded copies apply the stock degradations of
-:mod:`creative4u.data.degrade` (round-robin over the clean images, random severity) plus text overlays in unseen
-styles (``text_overlay`` label, ``style`` recorded). ``labels_<split>.jsonl`` rows are ``{image, flags, style,
-split, source}``.
+Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
+photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
+creatives are saved as a shop would upload them (JPEG q85-95 for photos and art, PNG for rendered graphics). Degraded
+copies apply the stock degradations of :mod:`creative4u.data.degrade` (round-robin over the clean images, random
+severity) plus text overlays in unseen styles (``text_overlay`` label, ``style`` recorded). ``labels_<split>.jsonl``
+rows are ``{image, flags, style, split, source}``.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ class Item:
     source: str
     licence: str
     attribution: str
+    group: str = ""  # the source picture: every grade of one photo lands in the same split (default: the key)
 
 
 def _fit(img: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
@@ -134,10 +135,10 @@ def photo_items(rng: np.random.Generator, side: int, cache_dir: Path | None = No
         photos = list_photos(("skimage",))
     for i, p in enumerate(photos):
         base = _fit(p.load(min_side=side), rng, side)
-        yield Item(f"photo:{p.id}", "photo", base, p.source, p.licence, p.attribution)
+        yield Item(f"photo:{p.id}", "photo", base, p.source, p.licence, p.attribution, group=f"photo:{p.id}")
         grade = PHOTO_GRADES[i % len(PHOTO_GRADES)]
         yield Item(f"photo:{p.id}:{grade}", grade, grade_photo(base, grade, rng), p.source, p.licence,
-                   p.attribution + f"; {grade} grade made here")
+                   p.attribution + f"; {grade} grade made here", group=f"photo:{p.id}")
     from skimage import data
 
     for name in SKIMAGE_GRAY:
@@ -194,7 +195,7 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     turn = 0
     for name in sources:
         for item in gens[name]():
-            split = split_of(item.key)
+            split = split_of(item.group or item.key)  # a graded copy never tests what its original tuned
             stem = hashlib.sha1(item.key.encode()).hexdigest()[:12]
             saved = _save(item.image, out / "clean" / f"{stem}.jpg", item.source == "rendered", rng)
             rel = str(saved["path"].relative_to(out))

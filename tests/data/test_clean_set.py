@@ -41,3 +41,19 @@ def test_build_writes_labels_and_a_licensed_manifest(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
     assert sum(bool(r["flags"]) for r in rows) == 2 * len(manifest)
     assert all((tmp_path / r["image"]).is_file() for r in rows)
+
+
+def test_a_photo_and_its_grade_share_a_split(tmp_path, monkeypatch):
+    """Held-out honesty: a low-key / mono / sepia copy in dev would tune the checks on the held-out original."""
+    import creative4u.data.clean_set as cs
+    from creative4u.data.photos import list_photos
+
+    monkeypatch.setattr(cs, "list_photos", lambda sources, cache_dir=None: list_photos(("skimage",)))
+    build_clean_set(tmp_path, side=64, per_image=1, sources=("photo",))
+    manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    groups: dict[str, set[str]] = {}
+    for row in manifest:
+        groups.setdefault(":".join(row["key"].split(":")[:2]), set()).add(row["split"])
+    graded = [g for g in groups if sum(r["key"].startswith(g + ":") for r in manifest)]
+    assert len(graded) >= 4 and all(len(groups[g]) == 1 for g in graded)
+    assert {s for g in groups.values() for s in g} == {"dev", "heldout"}  # both splits still get photos
