@@ -88,7 +88,7 @@ def run_variant(name: str, overrides: list[str], data: Path, out: Path, seed: in
             f"image_size={args.image_size}", f"progress={str(not args.quiet).lower()}",
             f"target_precision={args.target_precision}"] + ([f"threads={args.threads}"] if args.threads else [])
     started = time.perf_counter()
-    report = train_disgust(load_train_config(RECIPE, base + overrides))
+    report = train_disgust(load_train_config(RECIPE, base + list(args.set or []) + overrides))
     row = {"variant": name, "seed": seed, "threshold": report["calibration"]["threshold"],
            "calibration_met": report["calibration"]["met"], "val_precision": report["calibration"]["precision"],
            "val_recall": report["calibration"]["recall"], "test_precision": report["test"]["precision"],
@@ -196,6 +196,8 @@ def main() -> int:
     parser.add_argument("--coverage", default="0.15,0.4", help="mould / sticker share of the image, range")
     parser.add_argument("--sticker-share", type=float, default=0.3, help="share of negatives with a sticker")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="recipe override for every variant, e.g. --set backbone=efficientnet_lite0 (repeatable)")
     args = parser.parse_args()
     from creative4u.train.disgust.data import build_standin
 

@@ -101,12 +101,37 @@ def _untrusted_strings(evidence: Sequence[Any]) -> list[str]:
     return out
 
 
-def _report_entry(report: Any) -> dict[str, Any]:
+def _perception_facts(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The few numbers of the perception checks a judge should see (issue 13), names of files left out.
+
+    >>> _perception_facts("relevance", {"similarity": 0.301, "top_labels": [{"label": "espresso", "p": 0.89}]})
+    {'imagenet_labels': ['espresso 0.89'], 'title_query_similarity': 0.3}
+    >>> _perception_facts("similar", {"max_cosine": 0.996, "most_similar": "x.jpg"})
+    {'max_cosine_to_another_candidate': 1.0}
+    """
+    def num(key: str) -> float | None:
+        v = values.get(key)
+        return round(float(v), 2) if isinstance(v, int | float) else None
+
+    if name == "relevance":
+        top = [d for d in (values.get("top_labels") or [])[:3] if isinstance(d, Mapping)]
+        labels = [f"{clip(d.get('label'), 40)} {float(d.get('p', 0)):.2f}" for d in top]
+        return {"imagenet_labels": labels, "title_query_similarity": num("similarity")}
+    if name == "text_match" and values.get("has_text"):
+        return {"text_query_similarity": num("similarity")}
+    if name == "similar" and num("max_cosine") is not None:
+        return {"max_cosine_to_another_candidate": num("max_cosine")}
+    return {}
+
+
+def _report_entry(report: Any, name: str = "") -> dict[str, Any]:
     """One check report as compact data: status, score, summary and any text read from the image."""
     get = report.get if isinstance(report, Mapping) else lambda k, d=None: getattr(report, k, d)
     entry: dict[str, Any] = {"status": get("status", "ok"), "score": round(float(get("score", 0.0) or 0.0), 2)}
     if get("summary"):
         entry["summary"] = clip(get("summary"), MAX_SUMMARY_CHARS)
+    if get("status", "ok") in ("ok", "flagged"):
+        entry.update(_perception_facts(name, get("values", None) or {}))
     texts = _untrusted_strings(get("evidence", None) or [])
     if texts:
         entry["text_in_image_untrusted"] = texts
@@ -121,7 +146,7 @@ def _screen_entry(label: str, screen: Any) -> dict[str, Any]:
         reports, approved, vetoed = screen.get("checks", {}), screen.get("approved"), screen.get("vetoed")
     else:
         reports, approved, vetoed = screen.reports, screen.approved, screen.vetoed
-    checks = {str(name): _report_entry(rep) for name, rep in reports.items()}
+    checks = {str(name): _report_entry(rep, str(name)) for name, rep in reports.items()}
     return {"image": label, "approved": approved, "vetoed": vetoed, "checks": checks}
 
 

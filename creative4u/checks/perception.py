@@ -298,7 +298,7 @@ class Relevance:
     confidence: float  # the top posterior: low means ImageNet has no good name for what is shown
 
 
-def relevance(p: Perception, seen: ImagePerception, texts: Sequence[str], k: int = 5) -> Relevance:
+def relevance(p: Perception, seen: ImagePerception, texts: Sequence[str], k: int = 10) -> Relevance:
     """Label-bridge relevance of one image to ``texts`` (title and queries).
 
     The expected cosine between the embedded texts and the embedded "a photo of a {label}" under the image's top-k

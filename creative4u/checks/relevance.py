@@ -56,7 +56,7 @@ class OnTopic(Check):
     name = "relevance"
     description = "Relevance to the title/queries (ImageNet labels bridged to MiniLM text embeddings)."
     default_threshold = 0.5
-    version = "1"
+    version = "2"  # 2: top 10 labels (pair accuracy 86.6% vs 85.7% with 5 on the labelled photos)
     uses_context = True
 
     def measure_context(self, img: LoadedImage, context: RequestContext) -> Measurement:
@@ -66,7 +66,7 @@ class OnTopic(Check):
         p = _perception(self.options.get("model_dir"))
         if p is None:
             return _missing_models()
-        rel = relevance(p, p.image(img), texts, k=int(self.options.get("top_k", 5)))
+        rel = relevance(p, p.image(img), texts, k=int(self.options.get("top_k", 10)))
         good, bad = float(self.options.get("good", 0.28)), float(self.options.get("bad", 0.12))
         unsure = rel.confidence < float(self.options.get("min_confidence", 0.15))
         score = _ramp(rel.similarity, good, bad) * (0.5 if unsure else 1.0)
@@ -165,12 +165,13 @@ class Similar(Check):
         identical = [n for n, o in zip(names, others, strict=True) if o.sha256 == img.sha256]
         values = {"peers": len(others), "max_cosine": round(cos[best], 4), "most_similar": names[best],
                   "cosines": {n: round(c, 4) for n, c in zip(names, cos, strict=True)}, "identical_files": identical}
+        # The summary names no file (names are uploader text and reach the VLM prompt); values and evidence do.
         if identical:
-            score, summary = 1.0, f"the same file as {', '.join(identical)}"
+            score, summary = 1.0, f"the same file as {len(identical)} other candidate(s)"
         elif score >= 0.5:
-            summary = f"near-identical to {names[best]} (embedding cosine {cos[best]:.3f}): too similar to judge apart"
+            summary = f"near-identical to another candidate (embedding cosine {cos[best]:.3f}): too similar to judge"
         else:
-            summary = f"distinct from the other candidates (closest: {names[best]}, cosine {cos[best]:.2f})"
+            summary = f"distinct from the other candidates (closest embedding cosine {cos[best]:.2f})"
         ev = Evidence("metadata", {"most_similar": names[best], "cosine": round(cos[best], 4)}, "closest candidate")
         return Measurement(score, values, [ev], summary)
 

@@ -46,8 +46,9 @@ class DisgustTrainConfig:
     # --- backbone ---------------------------------------------------------------------------------------------
     backbone: str = field(
         default="mobilenet_v2",
-        metadata={"help": "'mobilenet_v2' (real architecture, random init), 'tiny' (test size), or a model folder / "
-                          "hub id loaded with AutoModelForImageClassification."},
+        metadata={"help": "'mobilenet_v2' (real architecture, random init), 'efficientnet_lite0' (ImageNet-pretrained "
+                          "from its pip wheel, Apache-2.0), 'tiny' (test size), or a model folder / hub id loaded "
+                          "with AutoModelForImageClassification."},
     )
     backbone_config: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "Config overrides for 'mobilenet_v2'/'tiny' (e.g. depth_multiplier)."}
