@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -28,7 +29,7 @@ from typing import Any
 
 
 def make_pool(folder: Path, n: int, side: int, seed: int = 0) -> list[str]:
-    """``n`` distinct creatives of ``side`` px: a random crop of a skimage photo, clean or degraded (1 in 4 clean)."""
+    """``n`` distinct creatives of ``side`` px: a skimage photo framed at random, clean or degraded (1 in 4 clean)."""
     import numpy as np
 
     from creative4u.data.degrade import DEGRADATIONS, make_creative
@@ -40,16 +41,14 @@ def make_pool(folder: Path, n: int, side: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     paths = []
     for i in range(n):
-        photo = photos[i % len(photos)]
-        w, h = photo.size
-        cw, ch = int(w * rng.uniform(0.7, 1.0)), int(h * rng.uniform(0.7, 1.0))
-        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        img, _ = make_creative(photo.crop((x, y, x + cw, y + ch)), size=(side, side), rng=rng)
+        img, _ = make_creative(photos[i % len(photos)], size=(side, side), rng=rng)  # a random framing each time
         if i % 4:
             img, _ = DEGRADATIONS[names[i % len(names)]](img, rng, float(rng.uniform(0.2, 0.9)))
         path = folder / f"img{i:05d}.jpg"
         img.convert("RGB").save(path, quality=90)
         paths.append(str(path))
+    distinct = len({hashlib.sha256(Path(p).read_bytes()).digest() for p in paths})
+    assert distinct == n, f"only {distinct} of {n} images are distinct: cache hits would flatter the figures"
     return paths
 
 
