@@ -4,7 +4,7 @@
 >>> split_of("debian:ukui-wallpapers/city.png"), split_of("render:gradient:3")
 ('heldout', 'dev')
 
-    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v1      # or scripts/build_clean_set.py
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v2      # or scripts/build_clean_set.py
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="Build the multi-style clean-image set and its degraded copies.")
-    parser.add_argument("--out", default=str(Path.home() / ".cache" / "creative4u" / "clean-set" / "v1"))
+    parser.add_argument("--out", default=str(Path.home() / ".cache" / "creative4u" / "clean-set" / "v2"))
     parser.add_argument("--side", type=int, default=640)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-image", type=int, default=6)
