@@ -33,7 +33,7 @@ CATEGORY_CHECKS: dict[str, tuple[str, ...]] = {
     "blur": ("sharpness", "resolution"), "defocus": ("sharpness", "resolution"),
     "motion_blur": ("sharpness", "resolution"), "low_resolution": ("sharpness", "resolution"),
     "underexposed": ("exposure",), "overexposed": ("exposure",), "low_contrast": ("contrast",),
-    "noise": ("noise",), "jpeg": ("noise",), "border": ("border",), "text_overlay": ("text",),
+    "noise": ("noise",), "jpeg": ("noise", "compression"), "border": ("border",), "text_overlay": ("text",),
     "off_centre": (), "tiny_product": (),
 }
 QUALITY_CHECKS = ("sharpness", "exposure", "contrast", "noise", "resolution", "colourfulness", "border")
@@ -61,7 +61,8 @@ class TrainConfig:
     rebuild: bool = False
     relevance: bool = True  # add the relevance pairs (creative4u.train.relevance_pairs) to training
     with_context: bool = True  # judge quality pairs with their title/queries (as a request would)
-    dead_zone_quantile: float = 0.95  # of the same-photo relevance gaps (see relevance_dead_zone)
+    dead_zone_quantile: float = 0.85  # of the same-photo relevance gaps (see relevance_dead_zone)
+    relevance_weight: float = 1.0  # loss weight of a relevance pair (quality pairs: 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -167,24 +168,27 @@ def load_split(pairs_dir: Path, split: str) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------------- model
-def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float, upper: np.ndarray) -> np.ndarray:
+def _fit_logistic(x: np.ndarray, y: np.ndarray, c: float, upper: np.ndarray,
+                  sample_weight: np.ndarray | None = None) -> np.ndarray:
     """L2-regularised logistic regression without intercept, each weight bounded above by ``upper`` (L-BFGS-B)."""
     from scipy.optimize import minimize
 
     sign = 2.0 * y - 1.0
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         m = sign * (x @ w)
         p = 0.5 * (1.0 + np.tanh(-0.5 * m))  # = sigmoid(-m), stable for large |m|
-        value = float(np.logaddexp(0.0, -m).sum() + 0.5 * (w @ w) / c)
-        return value, -(x.T @ (sign * p)) + w / c
+        value = float((sw * np.logaddexp(0.0, -m)).sum() + 0.5 * (w @ w) / c)
+        return value, -(x.T @ (sw * sign * p)) + w / c
 
     bounds = [(None, None if not np.isfinite(u) else float(u)) for u in upper]
     return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
 
 
 def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray, c_grid: Sequence[float],
-              version: str = "1", dead_zone: dict[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
+              version: str = "1", dead_zone: dict[str, float] | None = None,
+              sample_weight: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
     """Logistic regression without intercept on standardised differences, both orders; C by grouped CV.
 
     Every feature is oriented so that more means worse, so each weight is constrained to be <= 0: more of a defect
@@ -210,17 +214,18 @@ def fit_model(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, groups: np.ndarray,
     tau = np.array([zone.get(f, 0.0) for f in FEATURES])
     d = np.sign(d) * np.maximum(np.abs(d) - tau, 0.0)
     x_sym, y_sym, g_sym = np.vstack([d, -d]), np.concatenate([y, 1 - y]), np.concatenate([groups, groups])
+    w_sym = np.ones(len(y_sym)) if sample_weight is None else np.concatenate([sample_weight, sample_weight])
     upper = np.array([np.inf if f in SIGN_FREE else 0.0 for f in FEATURES])
     cv_scores = {}
     n_splits = min(5, len(np.unique(groups)))
     for c in c_grid:
         accs = []
         for tr, te in GroupKFold(n_splits=n_splits).split(x_sym, y_sym, g_sym):
-            w = _fit_logistic(x_sym[tr], y_sym[tr], c, upper)
+            w = _fit_logistic(x_sym[tr], y_sym[tr], c, upper, w_sym[tr])
             accs.append(float(((x_sym[te] @ w > 0) == (y_sym[te] == 1)).mean()))
         cv_scores[c] = float(np.mean(accs))
     best_c = max(cv_scores, key=lambda c: (cv_scores[c], -c))  # ties go to the stronger regularisation
-    w = _fit_logistic(x_sym, y_sym, best_c, upper)
+    w = _fit_logistic(x_sym, y_sym, best_c, upper, w_sym)
     model = FeatureModel(list(FEATURES), [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std],
                          [round(float(v), 6) + 0.0 for v in w], version=version, dead_zone=zone)
     return model, {"C": best_c, "cv_accuracy": round(cv_scores[best_c], 4),
@@ -325,7 +330,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     groups = np.unique([p["photo_id"] for p in fit_pairs], return_inverse=True)[1]
     zone = (relevance_dead_zone(_plain(train_pairs, screens, ctx["train"]), cfg.dead_zone_quantile)
             if cfg.dead_zone_quantile > 0 else {})
-    model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version, zone)
+    weight = np.array([cfg.relevance_weight if p.get("category") == "relevance" else 1.0 for p in fit_pairs])
+    model, fit_info = fit_model(xa, xb, y, groups, cfg.c_grid, cfg.version, zone, weight)
     fit_info["dead_zone_raw"] = zone
     model.training = {
         "pairs_dir": str(pairs_dir).replace(str(Path.home()), "~"), "sources": list(cfg.sources),
@@ -333,7 +339,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "train_photos": len(manifest["splits"]["train"]["photos"]),
         "test_photos": len(manifest["splits"]["test"]["photos"]),
         "categories": dict(sorted(Counter(p["category"] for p in fit_pairs).items())),
-        "with_context": cfg.with_context,
+        "with_context": cfg.with_context, "relevance_weight": cfg.relevance_weight,
         "builder": {k: manifest.get(k) for k in ("seed", "size", "per_photo", "holdout_fraction", "jpeg_quality")},
         "profile": cfg.profile, **fit_info,
     }
@@ -431,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the pairs even if a manifest matches")
     parser.add_argument("--no-relevance", action="store_true", help="train on the quality pairs only")
     parser.add_argument("--no-context", action="store_true", help="judge quality pairs without their title/queries")
+    parser.add_argument("--relevance-weight", type=float, default=defaults.relevance_weight,
+                        help="loss weight of a relevance pair (quality pairs weigh 1)")
     parser.add_argument("--dead-zone-quantile", type=float, default=defaults.dead_zone_quantile,
                         help="quantile of same-photo relevance gaps ignored by the judge (0: no dead zone)")
     args = parser.parse_args(argv)
@@ -439,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       workers=args.workers, profile=args.profile, cache_dir=args.cache_dir,
                       weights_out=args.weights_out, summary_out=args.summary_out, rebuild=args.rebuild,
                       relevance=not args.no_relevance, with_context=not args.no_context,
-                      dead_zone_quantile=args.dead_zone_quantile)
+                      dead_zone_quantile=args.dead_zone_quantile, relevance_weight=args.relevance_weight)
     summary = train(cfg)
     print(format_report(summary))
     print(json.dumps({"judge_test": summary["judge_test"], "relevance_test": summary.get("relevance_test"),
