@@ -18,6 +18,8 @@ from creative4u.cli.judge_flags import add_judge_flags, backend_help, given_opti
 def add_parser(sub: Any) -> None:
     check = sub.add_parser("check", help="screen images with the check suite", description="Screen creatives.")
     check.add_argument("images", nargs="+", help="image files")
+    check.add_argument("--title", default="", help="product title (for the relevance / text_match checks)")
+    check.add_argument("--query", "-q", action="append", default=[], dest="queries", help="a user query (repeat)")
     _common(check)
     check.add_argument("--evidence", metavar="DIR", help="write each check's evidence drawn on the image to DIR")
     check.set_defaults(func=run_check)
@@ -60,7 +62,7 @@ def _report_errors(errors: list[dict[str, str]]) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     pipeline = _pipeline(args)
-    result = pipeline.check(args.images, evidence=bool(args.json))
+    result = pipeline.check(args.images, evidence=bool(args.json), title=args.title, queries=args.queries)
     if args.evidence:
         result["evidence_files"] = _write_evidence(pipeline, args.images, args.evidence)
     return _emit(result, args.json, format_check_table)
