@@ -281,7 +281,7 @@ class Exposure(Check):
     """
 
     name = "exposure"
-    description = "Under/over-exposure: brightest-1% level, blown-highlight share and highlight colour, mean luma."
+    description = "Under/over-exposure: brightest-0.1% level, blown-highlight share and highlight colour, mean luma."
     version = "7"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
     OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
@@ -311,14 +311,14 @@ class Exposure(Check):
         s_over = logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
         score = max(s_under, s_over)
         values = {"mean_luma": round(mean, 2), "p1": round(p1, 2), "p5": round(p5, 2), "p50": round(p50, 2),
-                  "p95": round(p95, 2), "p99": round(p99, 2), "brightest_channel_p99_5": round(brightest, 2),
+                  "p95": round(p95, 2), "p99": round(p99, 2), "brightest_channel_p99_9": round(brightest, 2),
                   "blown_fraction": round(blown, 4),
                   "highlight_saturation": round(highlight_sat, 4), "under_ev": round(under_ev, 3),
                   "over_logit": round(over_logit, 3), "under_score": round(s_under, 4), "over_score": round(s_over, 4),
                   "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
         if s_under >= s_over:
             state = "underexposed" if score >= 0.5 else "exposure fine"
-            summary = (f"{state}: the brightest 0.5% only reach {brightest:.0f}/255 in their strongest channel "
+            summary = (f"{state}: the brightest 0.1% only reach {brightest:.0f}/255 in their strongest channel "
                        f"(normal >= {230 / 2 ** self.UNDER_CENTRE:.0f}), mean luma {mean:.0f}")
         else:
             state = "overexposed" if score >= 0.5 else "exposure fine"
