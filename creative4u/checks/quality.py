@@ -282,7 +282,7 @@ class Exposure(Check):
 
     name = "exposure"
     description = "Under/over-exposure: brightest-0.1% level, blown-highlight share and highlight colour, mean luma."
-    version = "7"
+    version = "8"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
     OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
 
