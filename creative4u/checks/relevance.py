@@ -56,13 +56,13 @@ class OnTopic(Check):
     name = "relevance"
     description = "Relevance to the title/queries (ImageNet labels bridged to MiniLM text embeddings)."
     default_threshold = 0.5
-    version = "2"  # 2: top 10 labels (pair accuracy 86.6% vs 85.7% with 5 on the labelled photos)
+    version = "3"  # 2: top 10 labels (pair accuracy 86.6% vs 85.7% with 5 on the labelled photos); 3: needs_context
     uses_context = True
 
     def measure_context(self, img: LoadedImage, context: RequestContext) -> Measurement:
         texts = context.texts()
         if not texts:
-            return unavailable("no title or queries in the request")
+            return unavailable("no title or queries in the request", needs_context=True)
         p = _perception(self.options.get("model_dir"))
         if p is None:
             return _missing_models()
@@ -109,13 +109,13 @@ class TextMatch(Check):
     name = "text_match"
     description = "Text in the image vs the queries (OCR strings embedded with MiniLM; untrusted data)."
     default_threshold = 0.7
-    version = "1"
+    version = "2"  # 2: needs_context when the request has no title/queries
     uses_context = True
 
     def measure_context(self, img: LoadedImage, context: RequestContext) -> Measurement:
         targets = [q for q in dict.fromkeys(q.strip() for q in context.queries) if q] or context.texts()
         if not targets:
-            return unavailable("no title or queries in the request")
+            return unavailable("no title or queries in the request", needs_context=True)
         p = _perception(self.options.get("model_dir"))
         if p is None:
             return _missing_models()

@@ -180,8 +180,8 @@ def _say_border(w: str, lose: str, vw: dict, vl: dict) -> str:
 
 def _say_compression(w: str, lose: str, vw: dict, vl: dict) -> str:
     return (f"{lose} shows JPEG compression artefacts (quality read from its pixels "
-            f"~{_num(vl, 'pixel_quality', 0):.0f} vs {_num(vw, 'pixel_quality', 0):.0f}, 8x8 blockiness {_num(vl, 'blockiness', 0):.2f} vs "
-            f"{_num(vw, 'blockiness', 0):.2f})")
+            f"~{_num(vl, 'pixel_quality', 0):.0f} vs {_num(vw, 'pixel_quality', 0):.0f}, "
+            f"8x8 blockiness {_num(vl, 'blockiness', 0):.2f} vs {_num(vw, 'blockiness', 0):.2f})")
 
 
 def _say_text(w: str, lose: str, vw: dict, vl: dict) -> str:
@@ -261,7 +261,9 @@ class FeatureJudge(Judge):
             if self._suite is None:
                 self._suite = CheckSuite(feature_profile(self.profile), cache_dir=self.cache_dir)
             return self._suite.screen(pair_img, context)
-        missing = [c for c in CONTEXT_CHECKS if c not in (getattr(screen, "reports", None) or {})]
+        reports = getattr(screen, "reports", None) or {}
+        # Absent, or measured without the request (a caller that screened without title/queries, e.g. eval).
+        missing = [c for c in CONTEXT_CHECKS if c not in reports or (reports[c].values or {}).get("needs_context")]
         if not missing or context is None or not context.texts():
             return screen
         # A screen made without the request's checks (another profile): the judge measures them itself (cached).

@@ -73,3 +73,13 @@ def test_relevance_pairs_are_balanced_and_never_pit_a_subject_against_itself(tmp
     for p in pairs:
         match = p["image_a"] if p["label"] == "A" else p["image_b"]
         assert p["photo_id"] in match and "v0-clean" in match and p["title"] == SUBJECTS[p["photo_id"]].title
+
+
+@needs_models
+def test_screens_made_without_the_title_are_completed_by_the_judge(candidates):
+    suite = CheckSuite("default")  # screened without a request context: relevance says it needs one
+    coffee, cat = candidates[0], candidates[1]
+    sa, sb = suite.screen(cat), suite.screen(coffee)
+    assert sa.reports["relevance"].values["needs_context"] is True
+    verdict = FeatureJudge().judge(PairInput(cat, coffee, sa, sb, "Organic cappuccino", ("cappuccino",)))
+    assert verdict.winner == "B" and "matches 'cappuccino'" in verdict.rationale, verdict.rationale
