@@ -131,3 +131,43 @@ def test_pool_judge_openai_bounded_concurrency_equals_select(ray_cluster, pair_s
         server.close()
     assert_same(comparable(ref), comparable(json.loads(row["result"])), row["id"])
     assert row["verdict"] == "tie" and row["flipped"]  # "always A" flips with the order: select counts a tie
+
+
+VLLM_PY = Path(__file__).resolve().parents[2] / ".venv-vllm" / "bin" / "python"
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_pool_judge_through_the_cpu_vllm_server(ray_cluster, judge_tiny_vlm: Path, pair_set: Path,
+                                                tmp_path: Path) -> None:
+    """The HTTP path for real: `pool judge --backend openai` against the CPU vLLM serving the tiny Qwen2.5-VL gives
+    what `select --backend openai` gives against the same server (greedy decoding, float32)."""
+    if not VLLM_PY.exists():
+        pytest.skip("no .venv-vllm (bash scripts/setup_vllm_cpu.sh creates it)")
+    from creative4u.vllm_launcher import launch_vllm
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: pool-vllm\nchecks:\n  sharpness: {veto: false}\n")
+    pairs = tmp_path / "pairs.jsonl"
+    write_pairs(pairs, read_pairs(pair_set)[:3], relative=False)
+    flags = ["--max-new-tokens", "24", "--max-pixels", "65536", "--no-cache"]
+    with launch_vllm(str(judge_tiny_vlm), served_model_name="tiny", dtype="float32",
+                     log_path=str(tmp_path / "vllm.log")) as server:
+        url = server.base_url + "/v1"
+        opts = {"base_url": url, "model": "tiny", "max_new_tokens": 24, "max_pixels": 65536, "cache": False,
+                "concurrency": 2}
+        summary = judge_pool(JudgeJob(pairs=str(pairs), out=str(tmp_path / "out"), backend="openai",
+                                      backend_options=opts, profile=str(profile), batch_size=3, concurrency=1))
+        rows = read_judged(tmp_path / "out")
+        by_id = {p.id: p for p in read_pairs(pairs)}
+        refs = [select_json(by_id[r["id"]], "--backend", "openai", "--base-url", url, "--model", "tiny",
+                            "--profile", str(profile), *flags) for r in rows]
+    assert summary["written"] == 3 and summary["errors"] == 0
+    for row, ref in zip(rows, refs, strict=True):
+        mine = json.loads(row["result"])
+        assert mine["model"] == ref["model"] == "tiny" and mine["judge_calls"] == ref["judge_calls"] == 2
+        assert (mine["winner"], mine["ties"], mine["flips"]) == (ref["winner"], ref["ties"], ref["flips"])
+        for order in ("ab", "ba"):  # batched differently on the server: the same letters, p within float noise
+            a, b = ref["comparisons"][0]["orders"][order], mine["comparisons"][0]["orders"][order]
+            assert a["winner"] == b["winner"] and a["parse_status"] == b["parse_status"]
+            assert b["p_a"] == pytest.approx(a["p_a"], abs=2e-3)
