@@ -141,3 +141,23 @@ def test_store_sets_a_damaged_part_aside_and_refuses_a_second_run(tmp_path: Path
 def test_cli_reports_a_missing_source(tmp_path: Path, capsys) -> None:
     code = cli_main(["pool", "screen", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert code == 2 and "no such folder or file" in capsys.readouterr().err
+
+
+def test_cli_joins_a_running_cluster_with_address(ray_cluster, image_pool: Path, tmp_path: Path) -> None:
+    """`--address` runs the job on an existing cluster (this session's) instead of starting one; `--evidence`."""
+    import ray
+
+    files = sorted(image_pool.iterdir())[:12]
+    src = tmp_path / "list.jsonl"
+    src.write_text("".join(json.dumps({"image": str(f)}) + "\n" for f in files))
+    cmd = [sys.executable, "-m", "creative4u", "pool", "screen", str(src), "--out", str(tmp_path / "out"),
+           "--address", ray.get_runtime_context().gcs_address, "--batch-size", "4", "--evidence", str(tmp_path / "ev")]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["written"] == 12 and summary["actors"] == 2  # the cluster's 2 CPUs, one actor each
+    assert summary["ray_startup_s"] < 3  # joined, not started
+    rows = read_rows(tmp_path / "out")
+    assert [r["source"] for r in rows] == [str(f) for f in files]
+    drawn = [Path(p) for r in rows for p in r["evidence_files"]]  # --evidence: as `check --evidence` draws them
+    assert drawn and all(p.parent == tmp_path / "ev" and p.stat().st_size > 0 for p in drawn)
