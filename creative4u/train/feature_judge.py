@@ -61,7 +61,7 @@ class TrainConfig:
     rebuild: bool = False
     relevance: bool = True  # add the relevance pairs (creative4u.train.relevance_pairs) to training
     with_context: bool = True  # judge quality pairs with their title/queries (as a request would)
-    dead_zone_quantile: float = 0.85  # of the same-photo relevance gaps (see relevance_dead_zone)
+    dead_zone_quantile: float = 0.3  # of the same-photo relevance gaps (see relevance_dead_zone); 0: none
     relevance_weight: float = 1.0  # loss weight of a relevance pair (quality pairs: 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
