@@ -11,6 +11,7 @@ stops it at the end. Ray is imported only here and in the workers, so the rest o
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,58 @@ def ray_session(options: RayOptions | None = None) -> Iterator[float]:
         yield time.perf_counter() - start
     finally:
         ray.shutdown()
+
+
+class PoolJobError(RuntimeError):
+    """A Ray job failed for a reason other than an unreadable item (a judge server down, a worker out of memory)."""
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """The exception a Ray job failed on: Ray wraps a worker's error (``RayTaskError.cause``) and chains it.
+
+    >>> try:
+    ...     try:
+    ...         raise ConnectionError("server down")
+    ...     except ConnectionError as inner:
+    ...         raise RuntimeError("UDF failed") from inner
+    ... except RuntimeError as outer:
+    ...     print(repr(root_cause(outer)))
+    ConnectionError('server down')
+    """
+    seen: set[int] = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        nxt = getattr(err, "cause", None) or err.__cause__
+        if not isinstance(nxt, BaseException):
+            break
+        err = nxt
+    return err
+
+
+_ERROR_LINE = re.compile(r"^(?P<cls>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<msg>.+)$", re.MULTILINE)
+
+
+def worker_error(err: BaseException) -> str:
+    """``Class: message`` of the error a worker raised; Ray Data keeps it only in its traceback text.
+
+    >>> worker_error(RuntimeError("Traceback ...\nmypkg.JudgeUnavailableError: server down\n"
+    ...                           "ray.exceptions.UserCodeException: UDF failed"))
+    'JudgeUnavailableError: server down'
+    """
+    cause = root_cause(err)
+    texts = [str(e) for e in (err, getattr(err, "__cause__", None), cause) if e is not None]
+    for text in texts:
+        found = [m for m in _ERROR_LINE.finditer(text) if not m["cls"].startswith("ray.")]
+        if found:
+            return f"{found[-1]['cls'].rsplit('.', 1)[-1]}: {found[-1]['msg'][:300]}"
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[-1][:300] if text else ''}"
+
+
+def job_failed(err: BaseException, out: str) -> PoolJobError:
+    """A short error naming the worker's error and what is kept (the parts already written: a rerun resumes)."""
+    return PoolJobError(f"the Ray job failed: {worker_error(err)}; the parts already written stay in {out}: "
+                        "rerun the same command to resume")
 
 
 def cluster_cpus() -> int:

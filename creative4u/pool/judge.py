@@ -29,7 +29,7 @@ from typing import Any
 
 from creative4u.judge.base import Judge, PairInput, Verdict
 from creative4u.pipeline import Pipeline, PipelineConfig
-from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, ray_session
+from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
 from creative4u.pool.store import PoolStore
 
 KEY = ("id", "sha_a", "sha_b")
@@ -189,6 +189,7 @@ def judge_pool(job: JudgeJob) -> dict[str, Any]:
     pairs = read_pairs(job.pairs)
     if not pairs:
         raise ValueError(f"{job.pairs}: no pairs to judge")
+    Pipeline(PipelineConfig(profile=job.profile))  # a bad profile is the caller's error here, not every worker's
     options = {k: v for k, v in job.backend_options.items() if k != "api_key"}  # never written to the manifest
     meta = {"backend": job.backend, "backend_options": options, "profile": job.profile}
     store = PoolStore(job.out, kind="judge", meta=meta)
@@ -207,9 +208,12 @@ def judge_pool(job: JudgeJob) -> dict[str, Any]:
                 batch_size=job.batch_size, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
             )
             totals = {"written": 0, "skipped": 0, "errors": 0, "correct": 0}
-            for summary in ds.iter_rows():
-                for k in totals:
-                    totals[k] += int(summary[k])
+            try:
+                for summary in ds.iter_rows():
+                    for k in totals:
+                        totals[k] += int(summary[k])
+            except Exception as err:  # noqa: BLE001 - any worker failure: one clear error, the written parts stay
+                raise job_failed(err, str(job.out)) from err
             elapsed = time.perf_counter() - start
     finally:
         store.close()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from creative4u.pipeline import Pipeline, PipelineConfig
-from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, ray_session
+from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
 from creative4u.pool.sources import is_url, list_sources
 from creative4u.pool.store import PoolStore
 
@@ -212,9 +212,12 @@ def screen_pool(job: ScreenJob) -> dict[str, Any]:
                 batch_size=job.batch_size, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
             )
             totals = {"written": 0, "skipped": 0, "unreadable": 0, "flagged": 0}
-            for summary in ds.iter_rows():  # consumed as batches finish: the job streams, nothing piles up here
-                for k in totals:
-                    totals[k] += int(summary[k])
+            try:
+                for summary in ds.iter_rows():  # consumed as batches finish: the job streams, nothing piles up here
+                    for k in totals:
+                        totals[k] += int(summary[k])
+            except Exception as err:  # noqa: BLE001 - any worker failure: one clear error, the written parts stay
+                raise job_failed(err, str(job.out)) from err
             elapsed = time.perf_counter() - start
     finally:
         store.close()

@@ -171,3 +171,23 @@ def test_pool_judge_through_the_cpu_vllm_server(ray_cluster, judge_tiny_vlm: Pat
             a, b = ref["comparisons"][0]["orders"][order], mine["comparisons"][0]["orders"][order]
             assert a["winner"] == b["winner"] and a["parse_status"] == b["parse_status"]
             assert b["p_a"] == pytest.approx(a["p_a"], abs=2e-3)
+
+
+def test_a_judge_server_that_is_down_fails_the_job_with_its_reason(ray_cluster, pair_set: Path,
+                                                                   tmp_path: Path) -> None:
+    import socket
+
+    from creative4u.pool.cluster import PoolJobError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    pairs = tmp_path / "pairs.jsonl"
+    write_pairs(pairs, read_pairs(pair_set)[:2], relative=False)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: pool-down\nchecks:\n  sharpness: {veto: false}\n")
+    job = JudgeJob(pairs=str(pairs), out=str(tmp_path / "out"), backend="openai", profile=str(profile),
+                   backend_options={"base_url": url, "model": "tiny", "max_retries": 0, "cache": False})
+    with pytest.raises(PoolJobError, match=r"JudgeUnavailableError: .*cannot connect.*rerun the same command"):
+        judge_pool(job)
+    assert read_judged(tmp_path / "out") == []  # no verdict invented for an outage
