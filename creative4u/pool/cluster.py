@@ -98,7 +98,7 @@ _ERROR_LINE = re.compile(r"^(?P<cls>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<msg
 
 
 def worker_error(err: BaseException) -> str:
-    """``Class: message`` of the error a worker raised; Ray Data keeps it only in its traceback text.
+    r"""``Class: message`` of the error a worker raised; Ray Data keeps it only in its traceback text.
 
     >>> worker_error(RuntimeError("Traceback ...\nmypkg.JudgeUnavailableError: server down\n"
     ...                           "ray.exceptions.UserCodeException: UDF failed"))
