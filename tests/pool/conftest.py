@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="the pool extra (ray[data]) is not installed")
-
 POOL_SIDE = 96  # small creatives keep the suite at ~0.1 s an image on one core
 UNREADABLE = {
     "zz-truncated.jpg": None,  # the first 200 bytes of a real JPEG
@@ -23,6 +21,7 @@ UNREADABLE = {
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[None]:
     """A real local Ray cluster (2 CPUs, a small object store), shut down when the session ends."""
+    ray = pytest.importorskip("ray", reason="the pool extra (ray[data]) is not installed")
     if ray.is_initialized():
         yield
         return
