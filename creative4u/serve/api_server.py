@@ -255,7 +255,9 @@ async def creatives_select(request: Request, caller: str = Depends(authorize)) -
 async def creatives_check(request: Request, caller: str = Depends(authorize)) -> JSONResponse:
     async with caller_slot(request, caller):
         raws, fields = await read_images(request, CheckRequest)
-        outcome = await service(request).check(raws, evidence=bool(fields.get("evidence", True)))
+        outcome = await service(request).check(raws, evidence=bool(fields.get("evidence", True)),
+                                               title=fields.get("title", ""),
+                                               queries=split_queries(fields.get("queries", [])))
     return JSONResponse({**outcome.result, "gateway": outcome.gateway_info()}, headers=outcome_headers(outcome))
 
 

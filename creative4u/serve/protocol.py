@@ -199,6 +199,8 @@ class ImagePayload(StrictBase):
 class CheckRequest(StrictBase):
     images: list[ImagePayload | str] = Field(min_length=1)
     evidence: bool = True
+    title: str = ""  # for the checks that compare an image with the request (relevance, text_match)
+    queries: list[str] | str = Field(default_factory=list)
 
 
 class SelectRequest(StrictBase):

@@ -454,15 +454,16 @@ class CreativeService:
         self.metrics.fallback(current, fallback)
         return fallback
 
-    async def check(self, raws: list[RawImage], evidence: bool = True) -> Outcome:
-        """Screen images with the check suite (no judge)."""
+    async def check(self, raws: list[RawImage], evidence: bool = True, title: str = "",
+                    queries: Sequence[str] = ()) -> Outcome:
+        """Screen images with the check suite (no judge); ``title``/``queries`` feed relevance and text_match."""
         await self.fetch_remote(raws)
 
         def work(phase: dict[str, str]) -> dict[str, Any]:
             phase["now"] = "loading"
             images, errors = self.load(raws, strict=False)
             phase["now"] = "checks"
-            result = self.pipeline_for("_check").check(images, evidence=evidence)
+            result = self.pipeline_for("_check").check(images, evidence=evidence, title=title, queries=queries)
             result["errors"] = errors + result["errors"]
             return result
 
