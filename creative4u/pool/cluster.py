@@ -120,6 +120,15 @@ def job_failed(err: BaseException, out: str) -> PoolJobError:
                         "rerun the same command to resume")
 
 
+def blocks(items: int, batch_size: int) -> int:
+    """Input blocks for ``items``: one per batch (Ray's default of ~2 rows a block costs scheduling, not work).
+
+    >>> blocks(400, 16), blocks(3, 16)
+    (25, 1)
+    """
+    return max(1, -(-items // batch_size))
+
+
 def cluster_cpus() -> int:
     """The CPUs of the cluster this process is connected to (at least 1)."""
     ray = import_ray()

@@ -30,6 +30,7 @@ from typing import Any
 from creative4u.judge.base import Judge, PairInput, Verdict
 from creative4u.pipeline import Pipeline, PipelineConfig
 from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
+from creative4u.pool.cluster import blocks as _blocks
 from creative4u.pool.store import PoolStore
 
 KEY = ("id", "sha_a", "sha_b")
@@ -201,7 +202,7 @@ def judge_pool(job: JudgeJob) -> dict[str, Any]:
             start = time.perf_counter()
             actors = job.concurrency or cluster_cpus()
             items = [{"pair": json.dumps(p.to_json() | {"queries": p.queries}, ensure_ascii=False)} for p in pairs]
-            ds = ray.data.from_items(items).map_batches(
+            ds = ray.data.from_items(items, override_num_blocks=_blocks(len(items), job.batch_size)).map_batches(
                 JudgeWorker,
                 fn_constructor_kwargs={"backend": job.backend, "backend_options": job.backend_options,
                                        "profile": job.profile, "out": str(job.out), "done": done, "kind_meta": meta},

@@ -32,6 +32,7 @@ from typing import Any
 
 from creative4u.pipeline import Pipeline, PipelineConfig
 from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
+from creative4u.pool.cluster import blocks as _blocks
 from creative4u.pool.sources import is_url, list_sources
 from creative4u.pool.store import PoolStore
 
@@ -205,7 +206,8 @@ def screen_pool(job: ScreenJob) -> dict[str, Any]:
             ray = import_ray()
             start = time.perf_counter()
             actors = job.concurrency or cluster_cpus()
-            ds = ray.data.from_items([{"source": s} for s in sources]).map_batches(
+            items = [{"source": s} for s in sources]
+            ds = ray.data.from_items(items, override_num_blocks=_blocks(len(items), job.batch_size)).map_batches(
                 ScreenWorker,
                 fn_constructor_kwargs={"profile": job.profile, "out": str(job.out), "cache_dir": job.cache_dir,
                                        "evidence_dir": job.evidence_dir, "done": done, "kind_meta": meta},
