@@ -74,6 +74,7 @@ class AiImage(Check):
     """
 
     name = "ai_image"
+    option_names = ("forensic_weight",)
     description = "AI-generated / AI-edited verdict: provenance (C2PA, metadata) first, then forensic signals."
     default_threshold = 0.5
     version = "1"

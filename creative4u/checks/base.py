@@ -121,11 +121,19 @@ class Check:
     description: ClassVar[str] = ""
     default_threshold: ClassVar[float] = 0.5
     version: ClassVar[str] = "1"
+    # The option names a profile may set for this check. Built-in checks declare them, so a misspelt option in a
+    # profile is an error that lists the valid names instead of a silent default; None (not declared) accepts
+    # anything, for plug-in checks written before the declaration existed.
+    option_names: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, threshold: float | None = None, **options: Any) -> None:
         self.threshold = self.default_threshold if threshold is None else float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"check {self.name!r}: threshold must be in [0, 1], got {self.threshold}")
+        unknown = sorted(set(options) - set(self.option_names)) if self.option_names is not None else []
+        if unknown:
+            valid = ", ".join(sorted(self.option_names or ())) or "none"
+            raise ValueError(f"check {self.name!r}: unknown option(s) {', '.join(unknown)}; valid: {valid}")
         self.options = options
 
     # Checks that read the request (title, queries) set uses_context and implement measure_context; checks that

@@ -168,14 +168,12 @@ class Disgust(Check):
     description = "Images that cause nausea (wounds, insects, mould, dirt...): trained classifier with heat map."
     default_threshold = 0.5
     version = "1"
+    option_names = ("model_dir", "backend", "threads", "cam_layer", "heatmap")
 
     def __init__(self, threshold: float | None = None, model_dir: str | None = None, backend: str = "auto",
                  threads: int = 1, cam_layer: str = "head", heatmap: bool = True, **options: Any) -> None:
         super().__init__(threshold, model_dir=model_dir, backend=backend, threads=threads, cam_layer=cam_layer,
                          heatmap=heatmap, **options)
-        if options:
-            raise ValueError(f"check 'disgust': unknown options {sorted(options)}; valid: model_dir, backend, "
-                             "threads, cam_layer, heatmap")
         if backend not in BACKENDS or cam_layer not in ("head", "backbone"):
             raise ValueError(f"check 'disgust': backend must be one of {BACKENDS} and cam_layer 'head' or 'backbone'")
         self.model_dir = model_dir if model_dir is not None else os.environ.get(ENV_VAR, "")

@@ -263,6 +263,7 @@ class DuplicateImage(Check):
     """
 
     name = "duplicate"
+    option_names = ("db", "match_distance")
     description = "Duplicate / stolen image: nearest known image and its perceptual-hash distance."
     default_threshold = 0.5
     version = "1"

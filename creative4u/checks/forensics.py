@@ -354,6 +354,7 @@ class Forensics(Check):
     """
 
     name = "forensics"
+    option_names = ()
     description = "Forensics: error-level analysis, noise inconsistency, spectral upsampling peaks, copy-move."
     default_threshold = 0.5
     version = "1"

@@ -419,6 +419,7 @@ class Provenance(Check):
     """
 
     name = "provenance"
+    option_names = ()
     description = "Provenance: C2PA, XMP/IPTC DigitalSourceType, generator parameters, EXIF Software."
     default_threshold = 0.5
     version = "1"

@@ -158,6 +158,7 @@ class Noise(Check):
     """
 
     name = "noise"
+    option_names = ()
     description = "Noise and grain: noise std in flat regions (JPEG blocking: see the compression check)."
     version = "3"
     NOISE_CENTRE, NOISE_WIDTH = 4.5, 0.5  # grey levels at <= 1024 px; clean photos read 0.2-3.6
@@ -188,6 +189,7 @@ class Sharpness(Check):
     """
 
     name = "sharpness"
+    option_names = ()
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
     version = "4"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
@@ -281,6 +283,7 @@ class Exposure(Check):
     """
 
     name = "exposure"
+    option_names = ()
     description = "Under/over-exposure: brightest-0.1% level, blown-highlight share and highlight colour, mean luma."
     version = "8"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
@@ -337,6 +340,7 @@ class Contrast(Check):
     """
 
     name = "contrast"
+    option_names = ()
     description = "Low contrast: luma spread between the 2nd and 98th percentiles, and RMS contrast."
     version = "2"
     SPREAD_CENTRE, SPREAD_WIDTH = 0.33, -0.03  # share of the 0-255 range; clean photos span >= 0.36 (95%)
@@ -368,6 +372,7 @@ class Colourfulness(Check):
     """
 
     name = "colourfulness"
+    option_names = ()
     description = "Dull colours: Hasler-Suesstrunk colourfulness M (0 grey, 33 moderate, 82+ highly colourful)."
     version = "3"
     M_CENTRE, M_WIDTH = 9.0, -1.5  # clean colour photos read >= 10.5
@@ -418,6 +423,7 @@ class Resolution(Check):
     """
 
     name = "resolution"
+    option_names = ()
     description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
     version = "3"
     STRUCTURE_MIN = 2.0  # as in Sharpness: below it the detail ratio of a smooth design says nothing
@@ -484,6 +490,7 @@ class Border(Check):
     """
 
     name = "border"
+    option_names = ()
     description = "Borders and frames: uniform bands with straight inner edges on the sides (widths as evidence)."
     version = "4"
 

@@ -54,6 +54,7 @@ class OnTopic(Check):
     """
 
     name = "relevance"
+    option_names = ("model_dir", "top_k", "good", "bad", "min_confidence")
     description = "Relevance to the title/queries (ImageNet labels bridged to MiniLM text embeddings)."
     default_threshold = 0.5
     # 2: top 10 labels (pair accuracy 86.6% vs 85.7% with 5 on the labelled photos); 3: needs_context;
@@ -109,6 +110,7 @@ class TextMatch(Check):
     """
 
     name = "text_match"
+    option_names = ("model_dir", "text_options", "good", "bad")
     description = "Text in the image vs the queries (OCR strings embedded with MiniLM; untrusted data)."
     default_threshold = 0.7
     version = "2"  # 2: needs_context when the request has no title/queries
@@ -146,6 +148,7 @@ class Similar(Check):
     """
 
     name = "similar"
+    option_names = ("model_dir", "distinct", "same")
     description = "Near-identical candidates in one request (EfficientNet-Lite0 embedding cosine)."
     default_threshold = 0.5
     version = "1"

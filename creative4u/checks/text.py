@@ -330,6 +330,8 @@ class TextOverlay(Check):
     """
 
     name = "text"
+    option_names = ("det_side", "threads", "box_thresh", "bin_thresh", "max_rec", "min_rec_score", "box_margin",
+                    "banners", "watermark_terms")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
     version = "2"

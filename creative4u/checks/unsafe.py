@@ -114,6 +114,7 @@ class Nsfw(Check):
     """
 
     name = "nsfw"
+    option_names = ("detector", "classes")
     description = "Nudity / NSFW (open_nsfw probability; NudeNet boxes when its optional extra is installed)."
     default_threshold = 0.5
     version = "2"
@@ -158,6 +159,7 @@ class Faces(Check):
     """
 
     name = "faces"
+    option_names = ("detector", "min_face")
     description = "Identifiable faces / people (NudeNet faces, else OpenCV Haar) with boxes."
     default_threshold = 0.5
     version = "1"
