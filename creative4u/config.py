@@ -238,7 +238,11 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     >>> parse_override("cascade_band=[0.2, 0.8]"), parse_override("title=")
     ((('cascade_band',), [0.2, 0.8]), (('title',), ''))
 
-    Text YAML cannot read (``note=a: b: c``) stays a string rather than failing.
+    Text YAML cannot read (``note=a: b: c``) stays a string rather than failing, and so does text YAML would read
+    as a block mapping (``store=sqlite:///:memory:``): a mapping is set with dotted keys or written in flow style.
+
+    >>> parse_override("store=sqlite:///:memory:"), parse_override("tags={a: 1}")
+    ((('store',), 'sqlite:///:memory:'), (('tags',), {'a': 1}))
     """
     key, sep, raw = text.partition("=")
     keys = tuple(k.strip() for k in key.split("."))
@@ -247,9 +251,12 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not raw.strip():
         return keys, ""
     try:
-        return keys, yaml.safe_load(raw)
+        value = yaml.safe_load(raw)
     except yaml.YAMLError:
         return keys, raw
+    if isinstance(value, dict) and not raw.lstrip().startswith("{"):
+        return keys, raw
+    return keys, value
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[Override]) -> dict[str, Any]:

@@ -226,3 +226,10 @@ def test_serve_flags_go_through_the_loader_and_set_wins(tmp_path):
     assert sorted(cfg.backends) == ["feature", "vlm"] and cfg.backends["vlm"].timeout_s == 2.0
     args = build_parser().parse_args(["demo", "--port", "9000", "--set", "demo_port=9001"])
     assert _config(args, "demo_port").demo_port == 9001
+
+
+def test_override_text_that_yaml_reads_as_a_mapping_stays_a_string() -> None:
+    # "sqlite:///:memory:" is a block mapping to YAML; as a value on the command line it is a URL.
+    assert parse_override("store=sqlite:///:memory:") == (("store",), "sqlite:///:memory:")
+    assert parse_override("note=a: b") == (("note",), "a: b")
+    assert parse_override("tags={a: 1}") == (("tags",), {"a": 1})
