@@ -172,13 +172,17 @@ def test_help_config_lists_every_field_dotted_and_exits_0(capsys):
 def _config_classes() -> list[type]:
     """Every config dataclass read through creative4u.config, and the dataclasses nested in them."""
     from creative4u.checks.profile import CheckProfile
+    from creative4u.cli.data import BenchManifest
     from creative4u.eval.checks_eval import ChecksEvalConfig, LabelMap
     from creative4u.eval.runner import EvalConfig
+    from creative4u.jobs.settings import JobsConfig
+    from creative4u.judge import JUDGES
     from creative4u.serve.config import GatewayConfig
     from creative4u.train.disgust.config import DisgustTrainConfig
 
     seen: list[type] = []
-    todo = [GatewayConfig, DisgustTrainConfig, EvalConfig, ChecksEvalConfig, LabelMap, CheckProfile]
+    todo = [GatewayConfig, DisgustTrainConfig, EvalConfig, ChecksEvalConfig, LabelMap, CheckProfile, BenchManifest,
+            JobsConfig, *(JUDGES.options(name) for name in JUDGES.names())]
     while todo:
         cls = todo.pop()
         if cls in seen:

@@ -18,12 +18,36 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+
 # Defaults of build-bench; eval/benchmarks/*.yaml name the standard sets (``--manifest``), flags override both.
-BENCH_DEFAULTS: dict[str, Any] = {"seed": 0, "sources": "skimage", "size": [384], "per_photo": 2, "categories": None,
-                                  "max_photos": None, "holdout": 0.0, "workers": 1}
+@dataclass
+class BenchBuild:
+    """The ``build:`` mapping of a benchmark manifest (eval/benchmarks/*.yaml); every field is also a flag."""
+
+    seed: int = field(default=0, metadata={"help": "seed of crops, degradations and the holdout split"})
+    sources: str = field(default="skimage", metadata={"help": "comma-separated photo sources (skimage, debian)"})
+    size: int | list[int] = field(default=384, metadata={"help": "creative size: S, or [W, H]"})
+    per_photo: int = field(default=2, metadata={"help": "clean creatives per photo"})
+    categories: str | list[str] | None = field(default=None, metadata={"help": "degradations (default: all)"})
+    max_photos: int | None = field(default=None, metadata={"help": "use only the first N photos (by id)"})
+    holdout: float = field(default=0.0, metadata={"help": "fraction of photos also listed in test.jsonl"})
+    workers: int = field(default=1, metadata={"help": "processes rendering photos in parallel"})
+
+
+@dataclass
+class BenchManifest:
+    """A benchmark manifest: its name, how to build it, which files it writes."""
+
+    name: str = field(default="", metadata={"help": "benchmark name"})
+    build: BenchBuild = field(default_factory=BenchBuild, metadata={"help": "build-bench options"})
+    files: dict[str, str] = field(default_factory=dict, metadata={"help": "role -> file name in the output"})
+
+
+BENCH_DEFAULTS: dict[str, Any] = {f.name: getattr(BenchBuild(), f.name) for f in fields(BenchBuild)}
 
 
 def _add_build_bench(p: argparse.ArgumentParser) -> None:
@@ -44,15 +68,12 @@ def _add_build_bench(p: argparse.ArgumentParser) -> None:
 
 def bench_options(args: argparse.Namespace) -> dict[str, Any]:
     """Defaults, then the manifest's ``build:`` mapping, then the flags given on the command line."""
+    from creative4u.config import load_config
+
     opts = dict(BENCH_DEFAULTS)
     if args.manifest:
-        import yaml
-
-        raw = yaml.safe_load(Path(args.manifest).read_text(encoding="utf-8")) or {}
-        build = raw.get("build") if isinstance(raw, dict) else None
-        if not isinstance(build, dict) or set(build) - set(BENCH_DEFAULTS):
-            raise ValueError(f"{args.manifest}: expected a `build:` mapping with keys from {sorted(BENCH_DEFAULTS)}")
-        opts.update(build)
+        manifest = load_config(BenchManifest, args.manifest, where=f"benchmark manifest {args.manifest}")
+        opts.update(asdict(manifest.build))
     opts.update({k: getattr(args, k) for k in BENCH_DEFAULTS if getattr(args, k, None) is not None})
     if isinstance(opts["size"], int):
         opts["size"] = [opts["size"]]
