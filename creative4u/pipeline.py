@@ -109,9 +109,36 @@ class Pipeline:
                 f"need at least 2 readable images to select, got {len(images)} ({len(errors)} unreadable)"
             )
         screens = self.suite.screen_many(images, RequestContext(title, tuple(queries)))
-        result = self._select_loaded(images, screens, title, list(queries))
-        result["images"] = [s.to_dict(evidence=evidence) for s in screens]
+        result = self.select_screened(images, screens, title, queries, evidence)
         result["errors"] = errors
+        result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        return result
+
+    def select_screened(
+        self, images: Sequence[LoadedImage], screens: Sequence[ImageScreen], title: str = "",
+        queries: Sequence[str] = (), evidence: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Judge and rank images already loaded and screened (``screens[i]`` is ``images[i]``'s); ``select``'s JSON.
+
+        >>> from creative4u.images import load_image
+        >>> from PIL import Image
+        >>> import io
+        >>> def img(c):
+        ...     buf = io.BytesIO(); Image.new("RGB", (32, 32), c).save(buf, "PNG")
+        ...     return load_image(buf.getvalue(), name=c)
+        >>> pipe = Pipeline(); images = [img("red"), img("blue")]
+        >>> pipe.select_screened(images, pipe.suite.screen_many(images))["winner"] in ("red", "blue")
+        True
+
+        For callers that keep screens (a job worker stores each image's screen as it finishes) and must not screen
+        twice; ``errors`` is empty and ``elapsed_ms`` covers the judging only.
+        """
+        if len(images) != len(screens) or len(images) < 2:
+            raise ValueError(f"need 2+ images with one screen each, got {len(images)} images, {len(screens)} screens")
+        start = time.perf_counter()
+        result = self._select_loaded(list(images), list(screens), title, list(queries))
+        result["images"] = [s.to_dict(evidence=evidence) for s in screens]
+        result["errors"] = []
         result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return result
 

@@ -174,11 +174,9 @@ class Worker:
         if job.kind == "check":
             return {"profile": pipe.suite.profile.name, "images": [s.to_dict(evidence=evidence) for s in screens],
                     "errors": [], "elapsed_ms": round((time.perf_counter() - start) * 1000, 1)}  # fmt: skip
-        images = self._load_all(job)
         # the judge needs the pixels and the screens; the screens come from the store, not a second run
-        result = pipe._select_loaded(images, screens, job.params.get("title", ""), list(job.params.get("queries", [])))
-        result["images"] = [s.to_dict(evidence=evidence) for s in screens]
-        result["errors"] = []
+        result = pipe.select_screened(self._load_all(job), screens, job.params.get("title", ""),
+                                      job.params.get("queries", []), evidence)  # fmt: skip
         result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
         return result
 

@@ -127,3 +127,18 @@ def test_kill_9_mid_job_second_worker_finishes(store, config, images, tmp_path):
         assert _stable(got[0]["payload"]["data"]["result"]) == _stable(done.result)
     finally:
         rx.stop()
+
+
+def test_select_job_reuses_stored_screens_through_the_public_method(store, config, images, monkeypatch):
+    """The worker judges with ``Pipeline.select_screened`` over the stored screens (no private pipeline call)."""
+    calls = []
+    real = Pipeline.select_screened
+
+    def spy(self, imgs, screens, *args, **kwargs):
+        calls.append([s.name for s in screens])
+        return real(self, imgs, screens, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "select_screened", spy)
+    job, _ = store.submit(prepare_job(config, "select", images[:2]))
+    Worker(store, config, worker_id="w").run_once()
+    assert store.get(job.id).status == "done" and calls == [[n for n, _ in images[:2]]]
