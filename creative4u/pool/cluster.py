@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -133,3 +133,40 @@ def cluster_cpus() -> int:
     """The CPUs of the cluster this process is connected to (at least 1)."""
     ray = import_ray()
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+@dataclass
+class PoolRun:
+    """What :func:`run_actor_pool` measured: summed worker counts, actors used, Ray start-up and job seconds."""
+
+    totals: dict[str, int]
+    actors: int
+    startup_s: float
+    elapsed_s: float
+
+
+def run_actor_pool(items: list[dict[str, Any]], worker: type, worker_kwargs: dict[str, Any], *, totals: Sequence[str],
+                   ray_options: RayOptions | None, batch_size: int, concurrency: int | None, out: str) -> PoolRun:
+    """Stream ``items`` through an actor pool of ``worker`` (one CPU each) and sum the counts each batch returns.
+
+    Both pool commands run this way: every actor builds its pipeline once (``worker_kwargs`` go to its
+    constructor), each batch writes its own Parquet part and returns one summary row, and the rows are consumed
+    as batches finish so nothing piles up in the driver. Any worker failure becomes one :class:`PoolJobError`
+    that says the parts already written stay (a rerun resumes).
+    """
+    with ray_session(ray_options) as startup_s:
+        ray = import_ray()
+        start = time.perf_counter()
+        actors = concurrency or cluster_cpus()
+        ds = ray.data.from_items(items, override_num_blocks=blocks(len(items), batch_size)).map_batches(
+            worker, fn_constructor_kwargs=worker_kwargs, batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
+        )
+        counts = dict.fromkeys(totals, 0)
+        try:
+            for summary in ds.iter_rows():
+                for k in counts:
+                    counts[k] += int(summary[k])
+        except Exception as err:  # noqa: BLE001 - any worker failure: one clear error, the written parts stay
+            raise job_failed(err, out) from err
+        return PoolRun(counts, actors, startup_s, time.perf_counter() - start)

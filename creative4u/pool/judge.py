@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,7 @@ from typing import Any
 
 from creative4u.judge.base import Judge, PairInput, Verdict
 from creative4u.pipeline import Pipeline, PipelineConfig
-from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
-from creative4u.pool.cluster import blocks as _blocks
+from creative4u.pool.cluster import RayOptions, run_actor_pool
 from creative4u.pool.store import PoolStore
 
 KEY = ("id", "sha_a", "sha_b")
@@ -197,29 +195,16 @@ def judge_pool(job: JudgeJob) -> dict[str, Any]:
     store.open()
     try:
         done = frozenset(store.done_keys(KEY))
-        with ray_session(job.ray) as startup_s:
-            ray = import_ray()
-            start = time.perf_counter()
-            actors = job.concurrency or cluster_cpus()
-            items = [{"pair": json.dumps(p.to_json() | {"queries": p.queries}, ensure_ascii=False)} for p in pairs]
-            ds = ray.data.from_items(items, override_num_blocks=_blocks(len(items), job.batch_size)).map_batches(
-                JudgeWorker,
-                fn_constructor_kwargs={"backend": job.backend, "backend_options": job.backend_options,
-                                       "profile": job.profile, "out": str(job.out), "done": done, "kind_meta": meta},
-                batch_size=job.batch_size, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
-            )
-            totals = {"written": 0, "skipped": 0, "errors": 0, "correct": 0}
-            try:
-                for summary in ds.iter_rows():
-                    for k in totals:
-                        totals[k] += int(summary[k])
-            except Exception as err:  # noqa: BLE001 - any worker failure: one clear error, the written parts stay
-                raise job_failed(err, str(job.out)) from err
-            elapsed = time.perf_counter() - start
+        items = [{"pair": json.dumps(p.to_json() | {"queries": p.queries}, ensure_ascii=False)} for p in pairs]
+        kwargs = {"backend": job.backend, "backend_options": job.backend_options, "profile": job.profile,
+                  "out": str(job.out), "done": done, "kind_meta": meta}
+        run = run_actor_pool(items, JudgeWorker, kwargs, totals=("written", "skipped", "errors", "correct"),
+                             ray_options=job.ray, batch_size=job.batch_size, concurrency=job.concurrency,
+                             out=str(job.out))
     finally:
         store.close()
-    return {"pairs": len(pairs), **totals, "actors": actors, "out": str(job.out),
-            "ray_startup_s": round(startup_s, 2), "elapsed_s": round(elapsed, 2)}
+    return {"pairs": len(pairs), **run.totals, "actors": run.actors, "out": str(job.out),
+            "ray_startup_s": round(run.startup_s, 2), "elapsed_s": round(run.elapsed_s, 2)}
 
 
 def read_judged(out: str | Path) -> list[dict[str, Any]]:

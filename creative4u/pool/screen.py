@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from creative4u.pipeline import Pipeline, PipelineConfig
-from creative4u.pool.cluster import RayOptions, cluster_cpus, import_ray, job_failed, ray_session
-from creative4u.pool.cluster import blocks as _blocks
+from creative4u.pool.cluster import RayOptions, run_actor_pool
 from creative4u.pool.sources import is_url, list_sources
 from creative4u.pool.store import PoolStore
 
@@ -202,30 +200,16 @@ def screen_pool(job: ScreenJob) -> dict[str, Any]:
     store.open()
     try:
         done = frozenset(store.done_keys(KEY))
-        with ray_session(job.ray) as startup_s:
-            ray = import_ray()
-            start = time.perf_counter()
-            actors = job.concurrency or cluster_cpus()
-            items = [{"source": s} for s in sources]
-            ds = ray.data.from_items(items, override_num_blocks=_blocks(len(items), job.batch_size)).map_batches(
-                ScreenWorker,
-                fn_constructor_kwargs={"profile": job.profile, "out": str(job.out), "cache_dir": job.cache_dir,
-                                       "evidence_dir": job.evidence_dir, "done": done, "kind_meta": meta},
-                batch_size=job.batch_size, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
-            )
-            totals = {"written": 0, "skipped": 0, "unreadable": 0, "flagged": 0}
-            try:
-                for summary in ds.iter_rows():  # consumed as batches finish: the job streams, nothing piles up here
-                    for k in totals:
-                        totals[k] += int(summary[k])
-            except Exception as err:  # noqa: BLE001 - any worker failure: one clear error, the written parts stay
-                raise job_failed(err, str(job.out)) from err
-            elapsed = time.perf_counter() - start
+        kwargs = {"profile": job.profile, "out": str(job.out), "cache_dir": job.cache_dir,
+                  "evidence_dir": job.evidence_dir, "done": done, "kind_meta": meta}
+        run = run_actor_pool([{"source": s} for s in sources], ScreenWorker, kwargs,
+                             totals=("written", "skipped", "unreadable", "flagged"), ray_options=job.ray,
+                             batch_size=job.batch_size, concurrency=job.concurrency, out=str(job.out))
     finally:
         store.close()
-    return {"sources": len(sources), **totals, "actors": actors, "out": str(job.out),
-            "ray_startup_s": round(startup_s, 2), "elapsed_s": round(elapsed, 2),
-            "images_per_s": round(len(sources) / elapsed, 2) if elapsed else None}
+    return {"sources": len(sources), **run.totals, "actors": run.actors, "out": str(job.out),
+            "ray_startup_s": round(run.startup_s, 2), "elapsed_s": round(run.elapsed_s, 2),
+            "images_per_s": round(len(sources) / run.elapsed_s, 2) if run.elapsed_s else None}
 
 
 def screen_local(sources: list[str], profile: str = "default") -> list[dict[str, Any]]:
