@@ -9,7 +9,11 @@
 
 Attach it with ``build_app(config, extensions=[JobsExtension(store, jobs_config)])`` (``creative4u jobs serve``
 does): the gateway itself never imports this wing. Errors are the gateway's OpenAI-style JSON
-(:class:`creative4u.serve.protocol.GatewayError`); the same API keys guard these routes. ``/metrics`` gains the
+(:class:`creative4u.serve.protocol.GatewayError`); the same API keys guard these routes, and each key is bound to
+one client (:meth:`~creative4u.jobs.settings.JobsConfig.key_client`: ``key_clients``, a label naming a client, or
+an ``admin_keys`` label for all): submitting for another client is a 403, another client's job is a 404, as if it
+did not exist. Without auth (``require_auth: false``, local use) every caller sees every client. ``POST`` takes a
+JSON body or a multipart upload (files under ``images`` plus the same fields). ``/metrics`` gains the
 queue depth, jobs per status, job latency, and webhook attempts and failures, read from the store at scrape time
 (so they are right with any number of gateway replicas and workers).
 """
@@ -22,30 +26,39 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creative4u.jobs.service import JobInputError, event_body, job_view, prepare_job, summary_view
-from creative4u.jobs.settings import JobsConfig
-from creative4u.jobs.store import ACTIVE, FINAL, IdempotencyConflict, JobStore
-from creative4u.serve.api_server import authorize, media_type, parse_body
+from creative4u.jobs.settings import JobsConfig, KeyNotBoundError
+from creative4u.jobs.store import ACTIVE, FINAL, IdempotencyConflict, Job, JobStore
+from creative4u.serve.api_server import authorize, media_type, parse_body, validation_message
 from creative4u.serve.protocol import GatewayError, ImagePayload, StrictBase, decode_base64, split_queries
 from creative4u.serve.serving import RawImage
 
 STATUSES = (*ACTIVE, *FINAL)
+_FORM_FIELDS = {"images", "kind", "title", "queries", "query", "client", "callback_url", "evidence", "idempotency_key"}
+_TRUE = ("1", "true", "yes", "on")
 
 
-class JobRequest(StrictBase):
-    """The body of ``POST /v1/jobs``."""
+class JobFields(StrictBase):
+    """The fields of ``POST /v1/jobs`` other than the images (a multipart upload sends these as form fields)."""
 
     kind: Literal["check", "select"] = "check"
-    images: list[ImagePayload | str] = Field(min_length=1)
     title: str = ""
     queries: list[str] | str = Field(default_factory=list)
     client: str | None = Field(default=None, max_length=200)
     callback_url: str | None = Field(default=None, max_length=2000)
     evidence: bool | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class JobRequest(JobFields):
+    """The JSON body of ``POST /v1/jobs``."""
+
+    images: list[ImagePayload | str] = Field(min_length=1)
 
 
 class JobsCollector:
@@ -103,17 +116,49 @@ class JobsExtension:
         r.add_api_route("/v1/jobs/{job_id}/replay", self.replay, methods=["POST"])
         return r
 
+    def _scope(self, request: Request, caller: str) -> str | None:
+        """The one client this caller acts for; None: every client (an admin key, or no auth for local use)."""
+        if not request.app.state.config.require_auth:
+            return None
+        try:
+            return self.config.key_client(caller)
+        except KeyNotBoundError as err:
+            raise GatewayError(403, str(err), "key_not_bound", "permission_error") from None
+
+    def _submitter(self, scope: str | None, req: JobFields) -> str | None:
+        """The job's client: the key's own when the body names none; another client's is a 403."""
+        if scope is None:
+            return req.client
+        if req.client is not None and req.client != scope:
+            self._count(req.kind, "client_forbidden")
+            raise GatewayError(403, f"this API key submits for client {scope!r} only, not {req.client!r}",
+                               "client_forbidden", "permission_error", param="client")  # fmt: skip
+        return scope
+
+    async def _owned(self, job_id: str, scope: str | None) -> Job:
+        """The job, or the same 404 whether it does not exist or belongs to a client this key cannot see."""
+        job = await run_in_threadpool(self.store.get, job_id)
+        if job is None or (scope is not None and job.client != scope):
+            raise GatewayError(404, f"no job {job_id!r}", "job_not_found", "not_found_error", "job_id")
+        return job
+
     async def create(self, request: Request, caller: str = Depends(authorize)) -> JSONResponse:
-        media_type(request, ("application/json",))
-        req: JobRequest = await parse_body(JobRequest, await request.body())
+        scope = self._scope(request, caller)
+        req: JobFields
+        if media_type(request, ("application/json", "multipart/form-data")) == "application/json":
+            body: JobRequest = await parse_body(JobRequest, await request.body())
+            client = self._submitter(scope, body)  # before fetching any remote image
+            req, images = body, await self._images(request, body)
+        else:
+            req, images = await self._form(request)
+            client = self._submitter(scope, req)
         key = request.headers.get("idempotency-key") or req.idempotency_key
         if req.idempotency_key and key != req.idempotency_key:
             raise GatewayError(400, "the Idempotency-Key header and the idempotency_key field differ",
                                "invalid_request", param="idempotency_key")  # fmt: skip
-        images = await self._images(request, req)
         try:
             new = await run_in_threadpool(
-                prepare_job, self.config, req.kind, images, client=req.client, title=req.title,
+                prepare_job, self.config, req.kind, images, client=client, title=req.title,
                 queries=split_queries(req.queries), callback_url=req.callback_url, evidence=req.evidence,
                 idempotency_key=key,
             )  # fmt: skip
@@ -148,18 +193,70 @@ class JobsExtension:
         return [(r.name, r.data if r.data is not None else decode_base64(r.encoded or "", r.name, r.param, limit))
                 for r in raws]  # fmt: skip
 
-    async def get(self, job_id: str, caller: str = Depends(authorize)) -> JSONResponse:
-        job = await run_in_threadpool(self.store.get, job_id)
-        if job is None:
-            raise GatewayError(404, f"no job {job_id!r}", "job_not_found", "not_found_error", "job_id")
+    async def _form(self, request: Request) -> tuple[JobFields, list[tuple[str, bytes]]]:
+        """A multipart submission: files under ``images``, the other fields as form fields (the synchronous
+        endpoint's limits and error codes); data URLs and URLs go in a JSON body."""
+        cfg = self.config
+        try:
+            form = await request.form(max_files=cfg.max_images, max_fields=16, max_part_size=cfg.max_text_chars)
+        except StarletteHTTPException as err:
+            code = "too_many_images" if "files" in str(err.detail).lower() else "invalid_multipart"
+            raise GatewayError(400, f"multipart upload rejected: {err.detail}", code) from None
+        images: list[tuple[str, bytes]] = []
+        fields: dict[str, Any] = {}
+        queries: list[str] = []
+        try:
+            for key, value in form.multi_items():
+                if key not in _FORM_FIELDS:
+                    raise GatewayError(400, f"unknown form field {key!r}; valid: {sorted(_FORM_FIELDS)}",
+                                       "invalid_request", param=key)  # fmt: skip
+                if (key == "images") != isinstance(value, UploadFile):
+                    msg = ("images: upload files here; data URLs and URLs go in a JSON body" if key == "images"
+                           else f"{key}: a form field, not a file (files go under 'images')")  # fmt: skip
+                    raise GatewayError(400, msg, "invalid_request", param=key)
+                if isinstance(value, UploadFile):
+                    images.append(await self._upload(value, len(images)))
+                elif key in ("queries", "query"):
+                    queries += split_queries(value)
+                else:
+                    fields[key] = value.strip().lower() in _TRUE if key == "evidence" else value
+        finally:
+            await form.close()
+        try:
+            return JobFields.model_validate({**fields, "queries": queries}), images
+        except ValidationError as err:
+            loc = err.errors()[0].get("loc", ()) if err.errors() else ()
+            param = ".".join(str(p) for p in loc) or None
+            raise GatewayError(400, validation_message(err.errors()), "invalid_request", param=param) from None
+
+    async def _upload(self, upload: UploadFile, i: int) -> tuple[str, bytes]:
+        limit, param = self.config.max_image_bytes, f"images[{i}]"
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise GatewayError(413, f"{param}: {upload.filename}: image over {limit} bytes", "image_too_large",
+                               "request_too_large", param)  # fmt: skip
+        return upload.filename or f"image_{i + 1}", data
+
+    async def get(self, request: Request, job_id: str, caller: str = Depends(authorize)) -> JSONResponse:
+        job = await self._owned(job_id, self._scope(request, caller))
         return JSONResponse(await run_in_threadpool(job_view, self.store, job))
 
     async def list(
-        self, client: str | None = None, status: str | None = None, limit: int = Query(20, ge=1, le=200),
-        after: str | None = None, caller: str = Depends(authorize),
+        self, request: Request, client: str | None = None, status: str | None = None,
+        limit: int = Query(20, ge=1, le=200), after: str | None = None, caller: str = Depends(authorize),
     ) -> JSONResponse:  # fmt: skip
         if status is not None and status not in STATUSES:
             raise GatewayError(400, f"status must be one of {', '.join(STATUSES)}", "invalid_request", param="status")
+        scope = self._scope(request, caller)
+        if scope is not None:
+            if client is not None and client != scope:  # the same answer whether that client exists or not
+                raise GatewayError(404, f"no client {client!r} for this API key", "client_not_found",
+                                   "not_found_error", "client")  # fmt: skip
+            client = scope
+            if after is not None:
+                ref = await run_in_threadpool(self.store.get, after)
+                if ref is None or ref.client != scope:
+                    raise GatewayError(400, f"no job {after!r} to page after", "invalid_request", param="after")
         try:
             found, more = await run_in_threadpool(self.store.list_jobs, client, status, limit, after)
         except KeyError as err:
@@ -168,18 +265,17 @@ class JobsExtension:
         return JSONResponse({"object": "list", "data": data, "has_more": more,
                              "last_id": data[-1]["id"] if data else None})  # fmt: skip
 
-    async def cancel(self, job_id: str, caller: str = Depends(authorize)) -> JSONResponse:
-        before = await run_in_threadpool(self.store.get, job_id)
-        if before is None:
-            raise GatewayError(404, f"no job {job_id!r}", "job_not_found", "not_found_error", "job_id")
+    async def cancel(self, request: Request, job_id: str, caller: str = Depends(authorize)) -> JSONResponse:
+        before = await self._owned(job_id, self._scope(request, caller))
         if before.status not in ACTIVE:
             raise GatewayError(409, f"job {job_id} is already {before.status}; only queued or running jobs cancel",
                                "job_finished", param="job_id")  # fmt: skip
         job = await run_in_threadpool(self.store.cancel, job_id, event_body)
         return JSONResponse(await run_in_threadpool(job_view, self.store, job))
 
-    async def replay(self, job_id: str, delivery_id: str | None = None, caller: str = Depends(authorize)) -> Any:
-        if await run_in_threadpool(self.store.get, job_id) is None:
-            raise GatewayError(404, f"no job {job_id!r}", "job_not_found", "not_found_error", "job_id")
+    async def replay(
+        self, request: Request, job_id: str, delivery_id: str | None = None, caller: str = Depends(authorize)
+    ) -> Any:
+        await self._owned(job_id, self._scope(request, caller))
         ids = await run_in_threadpool(self.store.replay, job_id, delivery_id)
         return {"object": "replay", "job_id": job_id, "deliveries": ids}

@@ -25,6 +25,10 @@ from typing import Any
 from creative4u.config import load_config
 
 
+class KeyNotBoundError(PermissionError):
+    """An API key whose label is bound to no client and is not an admin: it may not use the jobs API."""
+
+
 class UnknownClientError(KeyError):
     """A job names a client the config does not know."""
 
@@ -105,6 +109,14 @@ class JobsConfig:
         default_factory=lambda: {"default": ClientSettings()}, metadata={"help": "Settings per client id."}
     )
     webhooks: WebhookSettings = field(default_factory=WebhookSettings, metadata={"help": "Callback delivery."})
+    key_clients: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "API key label -> the one client whose jobs that key submits, lists and reads (a label "
+                          "that is itself a configured client id is bound to that client without an entry)."},
+    )  # fmt: skip
+    admin_keys: list[str] = field(
+        default_factory=list, metadata={"help": "API key labels that may submit for and see every client's jobs."}
+    )
 
     def client(self, name: str | None) -> ClientSettings:
         """The settings of ``name`` (None: the default client); :class:`UnknownClientError` when not configured."""
@@ -112,6 +124,26 @@ class JobsConfig:
         if key not in self.clients:
             raise UnknownClientError(f"unknown client {key!r}; configured clients: {', '.join(sorted(self.clients))}")
         return self.clients[key]
+
+    def key_client(self, label: str) -> str | None:
+        """The client an API key label is bound to; None for an admin label (every client).
+
+        >>> JobsConfig(key_clients={"shop-key": "default"}, admin_keys=["ops"]).key_client("shop-key")
+        'default'
+        >>> JobsConfig().key_client("key-1234abcd")
+        Traceback (most recent call last):
+        ...
+        creative4u.jobs.settings.KeyNotBoundError: API key 'key-1234abcd' is bound to no client: \
+name it in the jobs config's key_clients or admin_keys
+        """
+        if label in self.admin_keys:
+            return None
+        if label in self.key_clients:
+            return self.key_clients[label]
+        if label in self.clients:
+            return label
+        raise KeyNotBoundError(f"API key {label!r} is bound to no client: name it in the jobs config's key_clients "
+                               "or admin_keys")  # fmt: skip
 
     def client_id(self, name: str | None) -> str:
         self.client(name)
@@ -127,6 +159,9 @@ class JobsConfig:
         w = self.webhooks
         if w.max_attempts < 1 or w.base_delay_s < 0 or w.max_delay_s < w.base_delay_s:
             raise ValueError("webhooks: need max_attempts >= 1 and 0 <= base_delay_s <= max_delay_s")
+        for label, client in self.key_clients.items():
+            if client not in self.clients:
+                raise ValueError(f"key_clients.{label}: unknown client {client!r}; clients: {sorted(self.clients)}")
         for name, c in self.clients.items():
             for secret in c.webhook_secrets:
                 if not secret.startswith("whsec_"):
