@@ -12,7 +12,8 @@ Tables: ``jobs`` (one row per job, its lease and final result), ``job_images`` (
 ``image_results`` (primary key (job, image index): a restarted job redoes only images without a row),
 ``deliveries`` (one row per webhook event, unique (job, event)), ``delivery_attempts`` (every HTTP attempt) and
 ``webhook_endpoints`` (a 410 disables a URL). A job and its images are written in one transaction, so a failed
-submission leaves nothing behind.
+submission leaves nothing behind. ``schema_version`` holds :data:`SCHEMA_VERSION`, checked on every open: a
+database of another schema version is refused with :class:`SchemaVersionError` (unaltered) rather than misread.
 
 Claiming: PostgreSQL picks a row with ``SELECT ... FOR UPDATE SKIP LOCKED`` (workers never wait on each other);
 SQLite serialises writers, and the claim is one conditional ``UPDATE ... WHERE`` either way, so a row is only
@@ -48,6 +49,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     or_,
     select,
     update,
@@ -56,6 +58,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+SCHEMA_VERSION = 1  # bump with any change to the tables below; an older database is then refused, not misread
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled")
 metadata = MetaData()
@@ -128,6 +131,11 @@ delivery_attempts = Table(
     Column("duration_ms", Float, nullable=False),
     Index("ix_attempts_delivery", "delivery_id"),
 )  # fmt: skip
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("created_at", Float, nullable=False),
+)  # fmt: skip
 webhook_endpoints = Table(
     "webhook_endpoints", metadata,
     Column("url", String(2000), primary_key=True),
@@ -176,6 +184,10 @@ class Job:
     claims: int
     result: dict[str, Any] | None
     error: str | None
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was made by another version of the job store's schema (or holds no job store at all)."""
 
 
 class IdempotencyConflict(ValueError):
@@ -230,6 +242,34 @@ class JobStore:
         self.is_postgres = self.engine.dialect.name == "postgresql"
         if create:
             metadata.create_all(self.engine)
+        try:
+            self._check_schema()
+        except Exception:
+            self.engine.dispose()
+            raise
+
+    def _check_schema(self) -> None:
+        where = self.engine.url.render_as_string(hide_password=True)
+        if not inspect(self.engine).has_table("schema_version"):
+            raise SchemaVersionError(f"{where} holds no creative4u job store (no schema_version table)")
+        found = self._versions()
+        if not found:  # a new store (or one made before versioning, which had this same schema): stamp it
+            try:
+                with self.tx() as conn:
+                    conn.execute(insert(schema_version).values(version=SCHEMA_VERSION, created_at=time.time()))
+            except IntegrityError:  # another process stamped it first: read what it wrote
+                pass
+            found = self._versions()
+        if found != [SCHEMA_VERSION]:
+            raise SchemaVersionError(
+                f"the job store at {where} has schema version {', '.join(map(str, found))}, but this creative4u "
+                f"uses version {SCHEMA_VERSION}; open it with the creative4u that made it, or use a new store "
+                "(drain its jobs first)"
+            )
+
+    def _versions(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(schema_version.c.version)).scalars())
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from creative4u.jobs.service import JobInputError, prepare_job
-from creative4u.jobs.store import IdempotencyConflict, image_results, job_images, jobs
+from creative4u.jobs.store import IdempotencyConflict, JobStore, image_results, job_images, jobs
 
 
 def _rows(store, table) -> int:
@@ -136,3 +136,24 @@ def test_exhausted_job_fails(store, config, images):
         time.sleep(0.03)
     assert store.fail_exhausted(max_claims=2) == [job.id]
     assert store.get(job.id).status == "failed" and "2 claims" in store.get(job.id).error
+
+
+def test_schema_version_checked_at_start(store_url):
+    from sqlalchemy import delete, update
+
+    from creative4u.jobs.store import SCHEMA_VERSION, SchemaVersionError, schema_version
+
+    with pytest.raises(SchemaVersionError, match="no creative4u job store"):
+        JobStore(store_url, create=False).close()  # an empty database is not silently used
+    first = JobStore(store_url)
+    assert first._versions() == [SCHEMA_VERSION]
+    with first.tx() as conn:  # a store made before versioning had no row: it is stamped, not refused
+        conn.execute(delete(schema_version))
+    JobStore(store_url, create=False).close()
+    assert first._versions() == [SCHEMA_VERSION]
+    with first.tx() as conn:  # as if another creative4u had made it
+        conn.execute(update(schema_version).values(version=SCHEMA_VERSION + 1))
+    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}, but this creative4u uses"):
+        JobStore(store_url).close()
+    assert first._versions() == [SCHEMA_VERSION + 1]  # refused without altering anything
+    first.close()
