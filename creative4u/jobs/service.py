@@ -98,7 +98,9 @@ def client_profile(cfg: JobsConfig, client: str) -> CheckProfile:
         if check not in profile.checks:
             raise ValueError(f"clients.{client}.thresholds: profile {profile.name!r} has no check {check!r}; "
                              f"its checks: {', '.join(sorted(profile.checks))}")  # fmt: skip
+        # An explicit client threshold wins over any operating point of the profile (its own or profile-wide).
         profile.checks[check].threshold = float(threshold)
+        profile.checks[check].operating_point, profile.checks[check].operating_points = None, {}
     profile.name = f"{profile.name}+{client}"  # results say that this client's thresholds applied
     return profile
 
