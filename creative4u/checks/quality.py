@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from creative4u.checks.base import Check, Evidence, Measurement, heatmap_evidence
+from creative4u.checks.learned_view import learned_key, with_learned_view
 from creative4u.checks.quality_measures import (
     SIDES,
     block_mean,
@@ -189,13 +190,21 @@ class Sharpness(Check):
     """
 
     name = "sharpness"
-    option_names = ()
+    option_names = ("learned", "model_dir")
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
     version = "4"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
+    def cache_key(self, context: Any = None) -> str:
+        return super().cache_key(context) + learned_key(self)
+
     def measure(self, img: LoadedImage) -> Measurement:
+        """The hand-made reading, then the learned view (option ``learned``, off by default) when it is available."""
+        hand = self._measure_hand(img)
+        return with_learned_view(self, img, hand, ("blur",), ("blurred", "sharp"))
+
+    def _measure_hand(self, img: LoadedImage) -> Measurement:
         gray = luma(img, SHARP_SIDE)
         # Noise was measured at the detail scale; area downscaling by k divides white noise by k.
         noise = image_noise(img) * max(gray.shape) / max(img.gray(DETAIL_SIDE).shape)
@@ -283,13 +292,22 @@ class Exposure(Check):
     """
 
     name = "exposure"
-    option_names = ()
+    option_names = ("learned", "model_dir")
     description = "Under/over-exposure: brightest-0.1% level, blown-highlight share and highlight colour, mean luma."
     version = "8"
     UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
     OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
 
+    def cache_key(self, context: Any = None) -> str:
+        return super().cache_key(context) + learned_key(self)
+
     def measure(self, img: LoadedImage) -> Measurement:
+        """The hand-made reading, then the learned view (option ``learned``, off by default) when it is available."""
+        hand = self._measure_hand(img)
+        return with_learned_view(self, img, hand, ("under", "over"),
+                                 ({"under": "underexposed", "over": "overexposed"}, "exposure fine"))
+
+    def _measure_hand(self, img: LoadedImage) -> Measurement:
         # Judge the picture, not its plain canvas: a white product background or a frame is not blown highlights.
         top_row, bottom_row, left, right = framing_bands(img)["box"]
         rgb = colour(img, BORDER_SIDE)[top_row:bottom_row, left:right]
