@@ -17,6 +17,7 @@ perception models the check keeps its hand-made score and says so in its values.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
@@ -96,11 +97,13 @@ def load_heads(path: str | None = None) -> dict[str, Head]:
             for fam, h in data["heads"].items()}
 
 
+@lru_cache(maxsize=1)
 def heads_version() -> str:
-    """The shipped file's ``version`` (part of the checks' cache keys), or ``none``."""
+    """A digest of the shipped heads file (part of the checks' cache keys: a retrained head is not served from the
+    cache), or ``none``."""
     if not HEADS_FILE.is_file():
         return "none"
-    return str(json.loads(HEADS_FILE.read_text(encoding="utf-8")).get("version", "0"))
+    return hashlib.sha256(HEADS_FILE.read_bytes()).hexdigest()[:12]
 
 
 def embedding(img: LoadedImage, model_dir: Any = None) -> np.ndarray | None:
