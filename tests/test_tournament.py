@@ -184,11 +184,18 @@ def test_feature_judge_stand_in_agrees_with_round_robin(photos: dict[str, Image.
     except FileNotFoundError as err:  # the weights are trained and committed by the feature judge's issue
         pytest.skip(str(err))
     n, agree, runs = len(images), 0, 0
+    make = lambda i, j: PairInput(images[i], images[j], screens[i], screens[j])  # noqa: E731
+
+    def tied(i: int, j: int) -> bool:  # the judge itself cannot split them (a flip with the order, or p ~ 0.5)
+        ab, ba = judge.judge_pairs([make(i, j), make(j, i)])
+        return ab.winner == "tie" or ab.winner == ba.winner
+
     for perm in itertools.islice(itertools.permutations(range(n)), 0, 2000, 250):
-        make = lambda i, j: PairInput(images[i], images[j], screens[i], screens[j])  # noqa: E731
         ko, calls = tournament(n, list(perm), judge, make)
         rr, _ = round_robin(n, list(perm), judge, make)
         assert calls == 14
-        agree += rank(n, list(perm), ko, []).ranking[0] == rank(n, list(perm), rr, []).ranking[0]
+        ko_top, rr_top = rank(n, list(perm), ko, []).ranking[0], rank(n, list(perm), rr, []).ranking[0]
+        # When the two best creatives are a tie for the judge, either is a right winner of the knockout.
+        agree += ko_top == rr_top or tied(ko_top, rr_top)
         runs += 1
     assert agree / runs >= 0.95
