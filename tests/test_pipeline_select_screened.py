@@ -10,16 +10,7 @@ from PIL import Image
 
 from creative4u.images import load_image
 from creative4u.pipeline import Pipeline
-
-VOLATILE = {"elapsed_ms", "latency_ms", "cached"}
-
-
-def _stable(obj):
-    if isinstance(obj, dict):
-        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [_stable(v) for v in obj]
-    return obj
+from creative4u.testing.results import without_volatile
 
 
 def _png(seed: int) -> tuple[str, bytes]:
@@ -55,7 +46,7 @@ def test_select_screened_equals_select_with_the_same_screens():
     expected = pipe.select(sources, title="Mug", queries=["coffee"])
     images = [load_image(data, name=name) for name, data in sources]
     screens = pipe.suite.screen_many(images, RequestContext("Mug", ("coffee",)))
-    assert _stable(pipe.select_screened(images, screens, "Mug", ["coffee"])) == _stable(expected)
+    assert without_volatile(pipe.select_screened(images, screens, "Mug", ["coffee"])) == without_volatile(expected)
 
 
 def test_select_screened_refuses_mismatched_screens():

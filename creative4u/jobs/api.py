@@ -29,12 +29,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creative4u.jobs.service import JobInputError, event_body, job_view, prepare_job, summary_view
 from creative4u.jobs.settings import JobsConfig, KeyNotBoundError
 from creative4u.jobs.store import ACTIVE, FINAL, IdempotencyConflict, Job, JobStore
-from creative4u.serve.api_server import authorize, media_type, parse_body, validation_message
+from creative4u.serve.api_server import authorize, media_type, parse_body, parse_form, validation_message
 from creative4u.serve.protocol import GatewayError, ImagePayload, StrictBase, decode_base64, split_queries
 from creative4u.serve.serving import RawImage
 
@@ -197,11 +196,7 @@ class JobsExtension:
         """A multipart submission: files under ``images``, the other fields as form fields (the synchronous
         endpoint's limits and error codes); data URLs and URLs go in a JSON body."""
         cfg = self.config
-        try:
-            form = await request.form(max_files=cfg.max_images, max_fields=16, max_part_size=cfg.max_text_chars)
-        except StarletteHTTPException as err:
-            code = "too_many_images" if "files" in str(err.detail).lower() else "invalid_multipart"
-            raise GatewayError(400, f"multipart upload rejected: {err.detail}", code) from None
+        form = await parse_form(request, cfg.max_images, cfg.max_text_chars)
         images: list[tuple[str, bytes]] = []
         fields: dict[str, Any] = {}
         queries: list[str] = []

@@ -272,13 +272,18 @@ async def read_images(request: Request, model: type[BaseModel]) -> tuple[list[Ra
     return await read_multipart(request, svc)
 
 
-async def read_multipart(request: Request, svc: CreativeService) -> tuple[list[RawImage], dict[str, Any]]:
-    cfg = svc.config
+async def parse_form(request: Request, max_files: int, max_part_size: int) -> Any:
+    """The multipart form of a request, within the limits; a form past them is a 400 that says which."""
     try:
-        form = await request.form(max_files=cfg.max_images, max_fields=16, max_part_size=cfg.max_text_chars)
+        return await request.form(max_files=max_files, max_fields=16, max_part_size=max_part_size)
     except StarletteHTTPException as err:
         code = "too_many_images" if "files" in str(err.detail).lower() else "invalid_multipart"
         raise GatewayError(400, f"multipart upload rejected: {err.detail}", code) from None
+
+
+async def read_multipart(request: Request, svc: CreativeService) -> tuple[list[RawImage], dict[str, Any]]:
+    cfg = svc.config
+    form = await parse_form(request, cfg.max_images, cfg.max_text_chars)
     raws, fields, queries = [], {}, []
     for key, value in form.multi_items():
         if key not in _FORM_FIELDS:

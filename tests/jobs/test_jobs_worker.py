@@ -17,20 +17,9 @@ from creative4u.jobs.service import build_pipeline, prepare_job
 from creative4u.jobs.testing import WebhookReceiver
 from creative4u.jobs.worker import Worker
 from creative4u.pipeline import Pipeline
+from creative4u.testing.results import without_volatile
 
 REPO = Path(__file__).resolve().parents[2]
-VOLATILE = {"elapsed_ms", "latency_ms", "cached"}
-
-
-def _stable(obj):
-    """The result without timings and cache flags, which differ between any two runs."""
-    if isinstance(obj, dict):
-        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [_stable(v) for v in obj]
-    return obj
-
-
 def test_check_job_result_is_the_synchronous_json(store, config, images):
     job, _ = store.submit(prepare_job(config, "check", images[:3]))
     worker = Worker(store, config, worker_id="w")
@@ -38,7 +27,7 @@ def test_check_job_result_is_the_synchronous_json(store, config, images):
     done = store.get(job.id)
     assert done.status == "done" and done.finished_at >= done.created_at
     expected = Pipeline().check(images[:3], evidence=True)  # `similar` compares the 3 candidates in both
-    assert _stable(done.result) == _stable(expected)
+    assert without_volatile(done.result) == without_volatile(expected)
     assert not worker.run_once()  # nothing left
 
 
@@ -48,7 +37,7 @@ def test_select_job_result_is_the_synchronous_json(store, config, images):
     done = store.get(job.id)
     expected = Pipeline().select(images[:4], title="Mug", queries=["coffee mug"], evidence=False)
     assert done.status == "done" and done.result["winner"] == expected["winner"]
-    assert _stable(done.result) == _stable(expected)
+    assert without_volatile(done.result) == without_volatile(expected)
 
 
 def test_client_profile_and_thresholds_apply(store, config, images):
@@ -57,7 +46,7 @@ def test_client_profile_and_thresholds_apply(store, config, images):
     result = store.get(job.id).result
     assert result["profile"] == "strict+acme"
     assert result["images"][0]["checks"]["sharpness"]["threshold"] == 0.9
-    assert _stable(result) == _stable(build_pipeline(config, "acme").check(images[:1]))
+    assert without_volatile(result) == without_volatile(build_pipeline(config, "acme").check(images[:1]))
 
 
 def test_cancelled_running_job_stops(store, config, images):
@@ -124,7 +113,7 @@ def test_kill_9_mid_job_second_worker_finishes(store, config, images, tmp_path):
         assert len(deliveries) == 1 and deliveries[0]["status"] == "delivered"
         assert [r["id"] for r in rx.delivered()] == [deliveries[0]["id"]]  # delivered once per event id
         assert got[0]["payload"]["type"] == "job.completed" and got[0]["payload"]["data"]["id"] == job.id
-        assert _stable(got[0]["payload"]["data"]["result"]) == _stable(done.result)
+        assert without_volatile(got[0]["payload"]["data"]["result"]) == without_volatile(done.result)
     finally:
         rx.stop()
 

@@ -6,16 +6,9 @@ from typing import Any
 
 import pytest
 
-VOLATILE = ("elapsed_ms", "cached", "latency_ms")
+from creative4u.testing.results import without_volatile
 
-
-def comparable(obj: Any) -> Any:
-    """A result without its timings and cache marks, floats kept for approx comparison."""
-    if isinstance(obj, dict):
-        return {k: comparable(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list | tuple):
-        return [comparable(v) for v in obj]
-    return obj
+comparable = without_volatile  # the name the pool tests use
 
 
 def assert_same(a: Any, b: Any, where: str = "") -> None:

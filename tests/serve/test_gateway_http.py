@@ -16,6 +16,7 @@ from creative4u.serve.auth import ApiKeys, parse_keys_text
 from creative4u.serve.config import GatewayConfig, load_gateway_config
 from creative4u.serve.protocol import GatewayError, estimate_usage, parse_context, split_pieces
 from creative4u.serve.serving import decode_base64
+from creative4u.testing.results import without_volatile
 
 
 def b64(data: bytes) -> str:
@@ -97,16 +98,7 @@ def test_structured_select_equals_the_cli_json(http, creative_jpegs, tmp_path, c
     api = r.json()
     assert set(api) == set(cli) | {"gateway"}
     for key in ("winner", "winner_index", "ranking", "comparisons", "explanation", "vetoed", "backend", "judge_calls"):
-        assert _without_timings(api[key]) == _without_timings(cli[key]), key
-
-
-def _without_timings(value):
-    """A result without per-verdict latencies: two runs of the same judge differ only there."""
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k != "latency_ms"}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
+        assert without_volatile(api[key]) == without_volatile(cli[key]), key
 
 
 def test_multipart_select_and_check(http, creative_jpegs):
