@@ -24,11 +24,13 @@ URL and the reason once the retries are spent: a selection never hangs and never
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from creative4u.images import image_data_url, prepare_image
 from creative4u.judge.base import JudgeUnavailableError, PairInput, Verdict
+from creative4u.judge.options import OpenAIOptions
 from creative4u.judge.vlm import (
     DEFAULT_MAX_NEW_TOKENS,
     ForcedChoice,
@@ -52,21 +54,8 @@ from creative4u.prompts import PROMPT_VERSION
 
 T = TypeVar("T")
 LETTERS = ("A", "B")
-_OPTIONS = (
-    "base_url",
-    "model",
-    "api_key",
-    "timeout",
-    "concurrency",
-    "max_retries",
-    "max_pixels",
-    "max_new_tokens",
-    "top_logprobs",
-    "forced_choice",
-    "cache",
-    "cache_dir",
-    "prompt_version",
-)
+# The option names the constructor takes: declared once, in the options dataclass the registry serves.
+_OPTIONS = tuple(f.name for f in dataclasses.fields(OpenAIOptions))
 
 
 def _tokens(choice: Any) -> list[TokenInfo] | None:

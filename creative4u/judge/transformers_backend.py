@@ -21,6 +21,7 @@ Forced choice (an off-format answer): one forward pass over the prompt followed 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from creative4u.judge.base import JudgeUnavailableError
+from creative4u.judge.options import TransformersOptions
 from creative4u.judge.vlm import (
     DEFAULT_MAX_NEW_TOKENS,
     ForcedChoice,
@@ -41,18 +43,8 @@ from creative4u.judge.vlm import (
 from creative4u.prompts import PROMPT_VERSION
 
 LETTERS = ("A", "B")
-_OPTIONS = (
-    "model",
-    "device",
-    "dtype",
-    "max_pixels",
-    "batch_size",
-    "max_new_tokens",
-    "forced_choice",
-    "cache",
-    "cache_dir",
-    "prompt_version",
-)
+# The option names the constructor takes: declared once, in the options dataclass the registry serves.
+_OPTIONS = tuple(f.name for f in dataclasses.fields(TransformersOptions))
 
 
 # A token that could carry the answer: one letter A or B and nothing else but punctuation/space ("A", ">B", " A").
