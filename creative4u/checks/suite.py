@@ -100,10 +100,9 @@ class CheckSuite:
         # Only checks that read the request put it in their key, so other checks' cache entries stay valid.
         return check.cache_key(context) if check.uses_context else check.cache_key()
 
-    def _disk_path(self, sha: str, key: str | Check) -> Path | None:
+    def _disk_path(self, sha: str, key: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        key = key if isinstance(key, str) else key.cache_key()  # a Check: its context-free key
         safe = "".join(c if c.isalnum() or c in "@-_." else "_" for c in key)
         return self.cache_dir / sha[:2] / f"{sha}.{safe}.json"
 
@@ -126,7 +125,7 @@ class CheckSuite:
             self._to_disk(img.sha256, ckey, result)
         return check.decide(*result)
 
-    def _from_disk(self, sha: str, key: str | Check) -> tuple[Measurement | None, str | None, float] | None:
+    def _from_disk(self, sha: str, key: str) -> tuple[Measurement | None, str | None, float] | None:
         path = self._disk_path(sha, key)
         if path is None:
             return None
@@ -138,7 +137,7 @@ class CheckSuite:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged cache entry is re-measured, never trusted
 
-    def _to_disk(self, sha: str, key: str | Check, result: tuple[Measurement | None, str | None, float]) -> None:
+    def _to_disk(self, sha: str, key: str, result: tuple[Measurement | None, str | None, float]) -> None:
         path = self._disk_path(sha, key)
         if path is None or result[1] is not None:
             return  # errors are not cached on disk: they may be transient

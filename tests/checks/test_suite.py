@@ -162,8 +162,8 @@ def _hammer_disk_cache(cache_dir: str, rounds: int = 200) -> None:
     check = suite.checks["test_brightness"]
     result = (Measurement(score=0.5, values={"mean": 128.0}, summary="mean 128"), None, 1.0)
     for _ in range(rounds):
-        suite._to_disk("ab" * 32, check, result)
-        hit = suite._from_disk("ab" * 32, check)  # a read beside the writers must never raise
+        suite._to_disk("ab" * 32, check.cache_key(), result)
+        hit = suite._from_disk("ab" * 32, check.cache_key())  # a read beside the writers must never raise
         assert hit is None or hit[0].score == 0.5
 
 
@@ -200,5 +200,5 @@ def test_concurrent_disk_writers_same_key_never_raise_processes(tmp_path):
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0]
     suite = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path)
-    assert suite._from_disk("ab" * 32, suite.checks["test_brightness"])[0].score == 0.5
+    assert suite._from_disk("ab" * 32, suite.checks["test_brightness"].cache_key())[0].score == 0.5
     assert not list(tmp_path.rglob("*.tmp")), "no temp file left behind"
