@@ -30,6 +30,7 @@ from typing import Any
 
 from creative4u import __version__
 from creative4u.answer_format import strip_tags
+from creative4u.checks.base import RequestContext
 from creative4u.images import ImageLoadError, LoadedImage, load_image
 from creative4u.judge import resolve_judge
 from creative4u.judge.base import Judge, JudgeUnavailableError
@@ -383,10 +384,8 @@ class CreativeService:
             raise GatewayError(400, msg, "invalid_image")
         pipe = self.pipeline_for(backend)
         phase["now"] = "checks"
-        from creative4u.checks.base import RequestContext
-
-        # cached: select() below reuses these screens (same request context); a slow check is not the judge's
-        pipe.suite.screen_many(images, RequestContext(title, tuple(queries)))
+        # Screened before the judge's clock starts (a slow check is not the judge's), and judged from these screens.
+        screens = pipe.suite.screen_many(images, RequestContext(title, tuple(queries)))
         if reason := self._down_reason(backend):  # failed while this request queued: do not pile onto it
             raise BackendDown(reason)
         slot = self._slots.get(backend)
@@ -399,7 +398,7 @@ class CreativeService:
                 )
         phase["since"], phase["now"] = time.perf_counter(), "judge"
         try:
-            result = pipe.select(images, title=title, queries=queries, evidence=evidence)
+            result = pipe.select_screened(images, screens, title, queries, evidence)
         except Exception as err:
             if _is_unavailable(err):
                 raise BackendDown(str(err) or type(err).__name__) from err

@@ -19,9 +19,9 @@ class _SlowSelect:
     def __init__(self, pipe, delay: float) -> None:
         self.suite, self._pipe, self._delay = pipe.suite, pipe, delay
 
-    def select(self, *args, **kwargs):
+    def select_screened(self, *args, **kwargs):  # the judge step the gateway runs after screening
         time.sleep(self._delay)
-        return self._pipe.select(*args, **kwargs)
+        return self._pipe.select_screened(*args, **kwargs)
 
 
 def _raws(photos) -> list[RawImage]:
