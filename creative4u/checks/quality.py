@@ -244,6 +244,18 @@ class Sharpness(Check):
 
 
 # ------------------------------------------------------------------------------------------- framing (shared)
+SPAN_FULL, SPAN_NONE = 0.5, 0.2  # share of the side the content must meet at a band's inner edge (frame / none)
+
+
+def span_weight(span: float) -> float:
+    """How far a band's inner edge runs along its side like a frame's: 0 at <= 20% of the side, 1 at >= 50%.
+
+    >>> span_weight(0.9), round(span_weight(0.35), 2), span_weight(0.1)
+    (1.0, 0.5, 0.0)
+    """
+    return float(np.clip((span - SPAN_NONE) / (SPAN_FULL - SPAN_NONE), 0.0, 1.0))
+
+
 MIN_BAND_FRAC = 0.012  # a band thinner than 1.2% of the side is a rendering edge, not a frame
 
 
@@ -510,11 +522,14 @@ class Border(Check):
     name = "border"
     option_names = ()
     description = "Borders and frames: uniform bands with straight inner edges on the sides (widths as evidence)."
-    version = "4"
+    version = "5"
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)
-        strength, shape = framing["strength"], framing["shape"]
+        shape = framing["shape"]
+        # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
+        # canvas meets its first shape, a title or a button on a short stretch only.
+        strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
         scale = img.size[0] / shape[1]
         lines = self._inset_lines(luma(img, BORDER_SIDE))
         ranked = sorted(strength.values(), reverse=True)
@@ -524,6 +539,7 @@ class Border(Check):
         widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
+        values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "inset_line_strength": round(lines, 3)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)

@@ -333,6 +333,7 @@ def scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[st
     content beyond it starts at once: the first row past the band already holds (nearly) as much non-band colour as
     the next ten rows, as at the edge of a frame or of a pasted picture, however narrow; a horizon, a treeline or a
     round product grows row by row. The band is *flat* when it has no texture (a fog bank or a sky has some).
+    ``span`` is the share of the side's length where the content starts right at the band's inner edge.
 
     >>> view = np.full((100, 80, 3), 200, np.uint8); view[12:] = 50
     >>> band = scan_band(view); band["width"], band["straight"] > 0.9
@@ -347,11 +348,12 @@ def scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[st
     inside = (diff <= tol).mean(axis=1)  # share of each row that has the band colour
     below = np.nonzero(inside < 0.96)[0]
     width = int(below[0]) if below.size else limit
-    out = {"width": width, "straight": 0.0, "flat": 0.0}
+    out = {"width": width, "straight": 0.0, "flat": 0.0, "span": 0.0}
     if width == 0 or width >= limit:
         return out
     outside = 1.0 - inside[width : width + 10]
     out["straight"] = float(np.clip(outside[:2].max() / max(float(outside.max()), 1e-6), 0.0, 1.0))
+    out["span"] = float(outside[:2].max())
     out["flat"] = float(np.clip(1.5 - view[:width].std(axis=(0, 1)).max() / 4.0, 0.0, 1.0))  # std <= 2: paint
     return out
 

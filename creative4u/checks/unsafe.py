@@ -34,6 +34,7 @@ from creative4u.images import LoadedImage  # noqa: E402
 EXPLICIT_CLASSES = ("FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED",
                     "BUTTOCKS_EXPOSED", "ANUS_EXPOSED")
 FACE_CLASSES = ("FACE_FEMALE", "FACE_MALE")
+ANIMAL_CLASSES = 398  # ImageNet-1k classes 0..397 are animals (fish to mammals); 398+ are objects and scenes
 NUDENET_SIDE = 640  # NudeNet runs at 320 px; a 640 px copy keeps its own resize cheap
 INSTALL_HINT = "pip install 'creative4u[nsfw]' (nudenet, AGPL-3.0 licence files)"
 _DETECTOR: list[Any] = []
@@ -110,14 +111,16 @@ class Nsfw(Check):
 
     Options: ``detector`` (``auto``: open_nsfw, plus NudeNet's boxes when that extra is installed; ``opennsfw``;
     ``nudenet``: NudeNet alone, score = its most confident explicit detection; ``none``), ``classes`` (NudeNet
-    classes that count; default explicit nudity only). With no detector installed: "not available", never "safe".
+    classes that count; default explicit nudity only), ``second_opinion`` (default true: an open_nsfw flag on a
+    picture ImageNet reads as an animal is scaled down, see ``_second_opinion``). With no detector installed: "not
+    available", never "safe".
     """
 
     name = "nsfw"
-    option_names = ("detector", "classes")
+    option_names = ("detector", "classes", "second_opinion")
     description = "Nudity / NSFW (open_nsfw probability; NudeNet boxes when its optional extra is installed)."
     default_threshold = 0.5
-    version = "2"
+    version = "3"
 
     def measure(self, img: LoadedImage) -> Measurement:
         detector = self.options.get("detector", "auto")
@@ -140,6 +143,9 @@ class Nsfw(Check):
     def _opennsfw(self, img: LoadedImage, boxes: bool) -> Measurement:
         score = opennsfw_score(img)
         values: dict[str, Any] = {"detector": "opennsfw", "nsfw_probability": round(score, 4)}
+        note = ""
+        if score >= self.threshold and self.options.get("second_opinion", True):
+            score, note = self._second_opinion(img, score, values)
         evidence: list[Evidence] = []
         if boxes:  # NudeNet locates what open_nsfw only scores
             classes = tuple(self.options.get("classes", EXPLICIT_CLASSES))
@@ -147,8 +153,28 @@ class Nsfw(Check):
             values.update(detector="opennsfw+nudenet", detections=hits)
             evidence = _boxes_evidence(hits, "NSFW detections (NudeNet)")
         summary = (f"NSFW content likely (open_nsfw {score:.2f})" if score >= self.threshold
-                   else f"no NSFW content detected (open_nsfw {score:.2f})")
+                   else f"no NSFW content detected (open_nsfw {values['nsfw_probability']:.2f}{note})")
         return Measurement(score, values, evidence, summary)
+
+    @staticmethod
+    def _second_opinion(img: LoadedImage, score: float, values: dict[str, Any]) -> tuple[float, str]:
+        """Ask the ImageNet classifier (perception models) what a flagged picture shows: open_nsfw reads skin tones,
+        and golden or brown fur passes for skin (a cocker spaniel on a porch scored 0.84). When ImageNet puts over
+        half its belief on animal classes the score is scaled by ``2 x (1 - animal share)``: unchanged up to a half,
+        0.3x at 0.85. Only flagged images pay for it; without the perception models the score stands."""
+        from creative4u.checks.perception import PerceptionUnavailableError, get_perception
+
+        try:
+            seen = get_perception().image(img)
+        except PerceptionUnavailableError:
+            return score, ""
+        animal = float(np.asarray(seen.probs)[:ANIMAL_CLASSES].sum())
+        label, p = seen.top(1)[0]
+        values.update(animal_share=round(animal, 4), imagenet_top=[label, round(p, 4)])
+        if animal <= 0.5:
+            return score, ""
+        damped = score * min(1.0, 2.0 * (1.0 - animal))
+        return damped, f"; ImageNet sees an animal ({label} {p:.2f}, animal classes {animal:.0%}): fur, not skin"
 
 
 class Faces(Check):

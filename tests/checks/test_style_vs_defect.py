@@ -70,6 +70,24 @@ def test_deliberate_monochrome_grades_are_recognised(astronaut):
         assert m.values["monochrome"] == kind and m.score < 0.5
 
 
+def test_plain_design_canvas_is_not_a_frame_but_a_pillarbox_is(astronaut):
+    """A flat canvas meets its shapes on short stretches; a frame's inner edge runs along the whole side."""
+    from PIL import ImageDraw
+
+    design = Image.new("RGB", (384, 384), (236, 226, 246))
+    draw = ImageDraw.Draw(design)
+    draw.rectangle((30, 300, 80, 360), fill=(235, 195, 100))  # a square near the corner, a title near the top
+    draw.rectangle((150, 40, 240, 70), fill=(40, 40, 60))
+    draw.ellipse((120, 140, 220, 260), fill=(250, 240, 190))
+    plain = get_check("border").measure(_load(design, None))
+    assert plain.score < 0.5, plain.summary
+    assert min(plain.values[f"band_{s}_span"] for s in ("left", "right", "bottom")) < 0.3
+    boxed = Image.new("RGB", (384, 384), (236, 226, 246))
+    boxed.paste(astronaut.resize((256, 384)), (64, 0))
+    framed = get_check("border").measure(_load(boxed))
+    assert framed.score > 0.9 and framed.values["band_left_span"] > 0.9, framed.summary
+
+
 def test_profile_operating_point_picks_a_threshold_per_client(tmp_path):
     client = tmp_path / "client.yaml"
     client.write_text("name: client\nextends: default\noperating_point: strict_client\nchecks:\n"
