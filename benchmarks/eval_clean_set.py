@@ -26,7 +26,7 @@ from typing import Any
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("CREATIVE4U_OCR_THREADS", "1")
 
-DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v2"
+DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v3"
 
 
 def cost_per_image(paths: list[str], profile: Any) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Train the learned-view heads (``creative4u/checks/weights/quality_heads.json``) on the clean set's dev split.
 
-    python scripts/train_quality_heads.py                      # ~/.cache/creative4u/clean-set/v2, dev split only
+    python scripts/train_quality_heads.py                      # ~/.cache/creative4u/clean-set/v3, dev split only
     python scripts/train_quality_heads.py --features /tmp/f3/feats.npz --c 0.5
 
 Data provenance: :mod:`creative4u.data.clean_set` (v2) — 111 clean dev creatives in 12 styles from Debian wallpaper
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from creative4u.checks.learned_view import HAND_NAMES, HEADS_FILE, hand_features  # noqa: E402
 
 EMB_DIM = 1280
-DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v2"
+DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v3"
 # Which labels are positives / negatives per family; the look-alikes (a downscaled copy is blurry, a washed-out
 # one looks overexposed) are left out rather than taught as "no defect".
 FAMILIES = {

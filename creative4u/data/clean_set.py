@@ -4,7 +4,7 @@
 >>> split_of("debian:ukui-wallpapers/city.png"), split_of("render:gradient:3")
 ('heldout', 'dev')
 
-    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v2      # or scripts/build_clean_set.py
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3      # or scripts/build_clean_set.py
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -23,7 +23,10 @@ photo, the photo's: the original and its grade share a split), so the split does
 creatives are saved as a shop would upload them (JPEG q85-95 for photos and art, PNG for rendered graphics). Degraded
 copies apply the stock degradations of :mod:`creative4u.data.degrade` (round-robin over the clean images, random
 severity) plus text overlays in unseen styles (``text_overlay`` label, ``style`` recorded). ``labels_<split>.jsonl``
-rows are ``{image, flags, style, split, source}``.
+rows are ``{image, flags, style, split, source, change}``. v3: a crop that shows nothing (a black corner of a
+wallpaper) is redrawn, and a degraded copy that changes nothing visible (blurring a flat colour field:
+:func:`visible_change` below 6 grey levels) is left out and counted in ``summary.json``: no check, and no shopper,
+can see such a "defect", so it would only measure luck.
 """
 
 from __future__ import annotations
@@ -95,13 +98,41 @@ class Item:
     group: str = ""  # the source picture: every grade of one photo lands in the same split (default: the key)
 
 
-def _fit(img: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
-    """Crop to a square or 4:5 / 16:9 ad canvas with ``side`` px on the long side (never upscaled much)."""
+MIN_CONTENT_STD = 3.0  # grey levels at 64 px: a crop flatter than this shows nothing (a black corner of a wallpaper)
+MIN_VISIBLE_CHANGE = 6.0  # grey levels: a degraded copy must change some part of the picture at least this much
+
+
+def _fit(img: Image.Image, rng: np.random.Generator, side: int, tries: int = 8) -> Image.Image | None:
+    """Crop to a square or 4:5 / 16:9 ad canvas with ``side`` px on the long side (never upscaled much); ``None``
+    when every try lands on a featureless patch (no one uploads a plain black square as a creative)."""
     from creative4u.data.degrade import make_creative
 
-    aspect = float(rng.choice([1.0, 1.0, 0.8, 16 / 9]))
-    size = (side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side)
-    return make_creative(img, size, rng)[0]
+    for _ in range(tries):
+        aspect = float(rng.choice([1.0, 1.0, 0.8, 16 / 9]))
+        size = (side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side)
+        out = make_creative(img, size, rng)[0]
+        if np.asarray(out.convert("L").resize((64, 64), Image.Resampling.BOX), np.float32).std() >= MIN_CONTENT_STD:
+            return out
+    return None
+
+
+def visible_change(clean: Image.Image, bad: Image.Image, side: int = 1024) -> float:
+    """How much the most-changed part of the picture moved: the 99.9th percentile of the absolute luma difference at
+    the pixels' own scale (<= ``side`` px), in grey levels; grain and JPEG blocking live at that scale. Blurring a
+    flat colour field or darkening a black canvas changes nothing a shopper (or any check) could see; such copies
+    are left out of the set, and counted.
+
+    >>> flat = Image.new("RGB", (64, 64), (20, 20, 20))
+    >>> visible_change(flat, flat), visible_change(flat, Image.new("RGB", (64, 64), (90, 90, 90)))
+    (0.0, 70.0)
+    """
+    def small(im: Image.Image) -> np.ndarray:
+        im = im.convert("L")
+        scale = min(1.0, side / max(im.size))
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BOX)
+        return np.asarray(im, np.float32)
+
+    return round(float(np.percentile(np.abs(small(clean) - small(bad)), 99.9)), 2)
 
 
 def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
@@ -121,7 +152,11 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
                 with Image.open(path) as im:
                     im.draft("RGB", (side * 2, side * 2))
                     pic = im.convert("RGB")
-                yield Item(f"debian:{src.package}/{rel}", "digital_art", _fit(pic, rng, side),
+                fitted = _fit(pic, rng, side)
+                if fitted is None:
+                    log.info("clean set: %s shows no content in any crop; left out", rel)
+                    continue
+                yield Item(f"debian:{src.package}/{rel}", "digital_art", fitted,
                            f"debian:{src.package}", licence, f"{holder} ({src.package}, Debian: {rel})")
 
 
@@ -135,6 +170,8 @@ def photo_items(rng: np.random.Generator, side: int, cache_dir: Path | None = No
         photos = list_photos(("skimage",))
     for i, p in enumerate(photos):
         base = _fit(p.load(min_side=side), rng, side)
+        if base is None:
+            continue
         yield Item(f"photo:{p.id}", "photo", base, p.source, p.licence, p.attribution, group=f"photo:{p.id}")
         grade = PHOTO_GRADES[i % len(PHOTO_GRADES)]
         yield Item(f"photo:{p.id}:{grade}", grade, grade_photo(base, grade, rng), p.source, p.licence,
@@ -143,8 +180,10 @@ def photo_items(rng: np.random.Generator, side: int, cache_dir: Path | None = No
 
     for name in SKIMAGE_GRAY:
         gray = Image.fromarray(getattr(data, name)()).convert("RGB")
-        yield Item(f"photo:skimage-{name}", "mono", _fit(gray, rng, min(side, max(gray.size))), "skimage",
-                   "public-domain/CC0 (scikit-image data)", f"skimage.data.{name}")
+        fitted = _fit(gray, rng, min(side, max(gray.size)))
+        if fitted is not None:
+            yield Item(f"photo:skimage-{name}", "mono", fitted, "skimage", "public-domain/CC0 (scikit-image data)",
+                       f"skimage.data.{name}")
 
 
 def render_items(rng: np.random.Generator, side: int) -> Iterator[Item]:
@@ -192,6 +231,7 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
             "render": lambda: render_items(rng, side)}
     manifest, labels = [], {s: [] for s in SPLITS}
+    invisible: dict[str, int] = {}  # degraded copies left out: nothing visible changed (see visible_change)
     turn = 0
     for name in sources:
         for item in gens[name]():
@@ -208,12 +248,17 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
                 label = DEGRADATIONS[turn % len(DEGRADATIONS)]
                 turn += 1
                 bad, params = _degrade(item.image, label, rng)
+                change = visible_change(item.image, bad)
+                if change < MIN_VISIBLE_CHANGE:
+                    invisible[label] = invisible.get(label, 0) + 1
+                    continue
                 q = params.get("save_quality", saved.get("quality") or 92)
                 bad_saved = _save(bad, out / "degraded" / f"{stem}-{label}.jpg", False, rng, quality=q)
                 style = params.get("style") if label == "text_overlay" else item.style
                 labels[split].append({"image": str(bad_saved["path"].relative_to(out)), "flags": [label],
                                       "style": style, "base_style": item.style, "split": split,
-                                      "source": item.source, "key": item.key, "novel": params.get("novel", False)})
+                                      "source": item.source, "key": item.key, "novel": params.get("novel", False),
+                                      "change": change})
     for split, rows in labels.items():
         (out / f"labels_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     (out / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for s in SPLITS for r in labels[s]),
@@ -222,6 +267,7 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     summary = {"out": str(out), "side": side, "seed": seed, "per_image": per_image,
                "clean": {s: sum(not r["flags"] for r in labels[s]) for s in SPLITS},
                "degraded": {s: sum(bool(r["flags"]) for r in labels[s]) for s in SPLITS},
+               "left_out_invisible": dict(sorted(invisible.items())), "min_visible_change": MIN_VISIBLE_CHANGE,
                "styles": dict(sorted(_count(r["style"] for r in manifest).items()))}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -250,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="Build the multi-style clean-image set and its degraded copies.")
-    parser.add_argument("--out", default=str(Path.home() / ".cache" / "creative4u" / "clean-set" / "v2"))
+    parser.add_argument("--out", default=str(Path.home() / ".cache" / "creative4u" / "clean-set" / "v3"))
     parser.add_argument("--side", type=int, default=640)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-image", type=int, default=6)

@@ -70,6 +70,28 @@ def test_deliberate_monochrome_grades_are_recognised(astronaut):
         assert m.values["monochrome"] == kind and m.score < 0.5
 
 
+def test_soft_focus_wallpaper_with_stars_is_a_style_but_its_blurred_copy_is_not():
+    """Aurora / nebula art: every edge smeared far beyond a blurred photo's, crisp stars on top."""
+    rng = np.random.default_rng(3)
+    field = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
+    art = np.asarray(Image.fromarray(field).resize((512, 512), Image.Resampling.BICUBIC), np.float32)
+    art = cv2_blur(art, 24.0)
+    ys, xs = rng.integers(8, 504, 300), rng.integers(8, 504, 300)
+    art[ys, xs] = 255.0  # stars: single bright pixels
+    clean = Image.fromarray(np.clip(art, 0, 255).astype(np.uint8))
+    soft = get_check("sharpness").measure(_load(clean, None))
+    assert soft.score < 0.5 and soft.values["crisp_points"] >= 60, soft.summary
+    assert "soft-focus design" in soft.summary
+    blurred = get_check("sharpness").measure(_load(clean.filter(ImageFilter.GaussianBlur(3)), None))
+    assert blurred.score > 0.766, blurred.summary
+
+
+def cv2_blur(arr: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(arr, (0, 0), sigma)
+
+
 def test_plain_design_canvas_is_not_a_frame_but_a_pillarbox_is(astronaut):
     """A flat canvas meets its shapes on short stretches; a frame's inner edge runs along the whole side."""
     from PIL import ImageDraw
