@@ -256,25 +256,9 @@ def _crop_quad(rgb: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     matrix = cv2.getPerspectiveTransform(pts, dst)
     crop = cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    if height / width >= 1.5:
+        crop = np.rot90(crop)  # vertical lines (CJK) are read rotated, as rapidocr itself does
     return np.ascontiguousarray(crop[:, :, ::-1])
-
-
-def reading_views(crop: np.ndarray) -> list[np.ndarray]:
-    """The ways a rectified box can be read by a left-to-right line recogniser. A tall box is either a rotated line
-    (turned back a quarter) or a vertical stack of upright CJK characters, which a quarter turn lays on their sides:
-    cut into square cells and set side by side, the stack reads as an ordinary line.
-
-    >>> views = reading_views(np.zeros((120, 30, 3), np.uint8)); [v.shape[:2] for v in views]
-    [(30, 120), (30, 120)]
-    """
-    h, w = crop.shape[:2]
-    if h / max(w, 1) < 1.5:
-        return [crop]
-    n = max(2, round(h / w))
-    cells = [crop[round(i * h / n) : round((i + 1) * h / n)] for i in range(n)]
-    side = min(c.shape[0] for c in cells)
-    upright = np.concatenate([c[:side] for c in cells], axis=1)
-    return [np.ascontiguousarray(np.rot90(crop)), np.ascontiguousarray(upright)]
 
 
 def detect_text(img: LoadedImage, det_side: int = DET_SIDE, threads: int = 1,
@@ -309,14 +293,10 @@ def recognise(
         if crop is None:
             results.append(("", 0.0))
             continue
-        best = ("", 0.0)
-        for view in reading_views(crop):  # a tall box: the likelier reading wins
-            with lock:
-                out = engine(view, use_det=False, use_cls=False, use_rec=True)
-            txts, scores = getattr(out, "txts", None), getattr(out, "scores", None)
-            if txts and float(scores[0]) > best[1]:
-                best = (str(txts[0]), float(scores[0]))
-        results.append(best)
+        with lock:
+            out = engine(crop, use_det=False, use_cls=False, use_rec=True)
+        txts, scores = getattr(out, "txts", None), getattr(out, "scores", None)
+        results.append((str(txts[0]), float(scores[0])) if txts else ("", 0.0))
     return results
 
 
@@ -354,7 +334,7 @@ class TextOverlay(Check):
                     "banners", "watermark_terms")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
-    version = "3"
+    version = "2"
 
     def measure(self, img: LoadedImage) -> Measurement:
         opts = self.options

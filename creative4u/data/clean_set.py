@@ -5,6 +5,7 @@
 ('heldout', 'dev')
 
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3      # or scripts/build_clean_set.py
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-probe --sources probe
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -16,7 +17,9 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
   and with deliberate grades: low-key, high-key, black-and-white, sepia (:func:`creative4u.data.styled.grade_photo`);
   skimage's own grayscale photographs (camera, ...) as black-and-white;
 * rendered styles (:mod:`creative4u.data.styled`: gradients, flat illustration, product on white / colour,
-  designed text banners, night scenes), licence ``CC0-1.0`` (made here).
+  designed text banners, night scenes), licence ``CC0-1.0`` (made here);
+* on request (``--sources probe``, into its own folder), a ``probe`` split from wallpaper packages nothing was tuned
+  or inspected on (``plasma-workspace-wallpapers``, ``xfdesktop4-data``): an out-of-source check.
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -60,6 +63,7 @@ class ArtSource:
     patterns: tuple[str, ...]
     strip: str  # leading path removed before matching the copyright file's globs
     skip: tuple[str, ...] = ()
+    largest_per_folder: bool = False  # a wallpaper shipped in several sizes counts once (its largest file)
 
 
 ART_SOURCES = (
@@ -72,6 +76,14 @@ ART_SOURCES = (
     ArtSource("sway-backgrounds", ("usr/share/backgrounds/sway/Sway_Wallpaper_Blue_1920x1080.png",),
               "usr/share/backgrounds/sway/"),
     ArtSource("desktop-base", ("usr/share/desktop-base/*-theme/grub/grub-16x9.png",), ""),
+)
+# The probe: wallpaper packages no threshold was ever tuned or inspected on, a third split (``probe``) built only on
+# request (``--sources probe``), for an out-of-source check of the figures. The largest rendering of each KDE
+# wallpaper, XFCE's backgrounds.
+PROBE_SOURCES = (
+    ArtSource("plasma-workspace-wallpapers", ("usr/share/wallpapers/*/contents/images/*",), "",
+              largest_per_folder=True),
+    ArtSource("xfdesktop4-data", ("usr/share/backgrounds/xfce/*",), ""),
 )
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
@@ -135,8 +147,20 @@ def visible_change(clean: Image.Image, bad: Image.Image, side: int = 1024) -> fl
     return round(float(np.percentile(np.abs(small(clean) - small(bad)), 99.9)), 2)
 
 
-def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
-    for src in ART_SOURCES:
+def _source_files(root: Path, pattern: str, largest_per_folder: bool) -> list[Path]:
+    paths = sorted(root.glob(pattern))
+    if not largest_per_folder:
+        return paths
+    best: dict[Path, Path] = {}
+    for path in paths:
+        if path.parent not in best or path.stat().st_size > best[path.parent].stat().st_size:
+            best[path.parent] = path
+    return sorted(best.values())
+
+
+def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None,
+              sources: Sequence[ArtSource] = ART_SOURCES) -> Iterator[Item]:
+    for src in sources:
         try:
             root = unpack_deb(src.package, cache_dir)
         except Exception as err:  # noqa: BLE001 - an unavailable package leaves its styles out, with a warning
@@ -144,7 +168,7 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
             continue
         paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
         for pattern in src.patterns:
-            for path in sorted(root.glob(pattern)):
+            for path in _source_files(root, pattern, src.largest_per_folder):
                 if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp") or path.stem in src.skip:
                     continue
                 rel = str(path.relative_to(root))
@@ -221,21 +245,32 @@ def _degrade(img: Image.Image, label: str, rng: np.random.Generator) -> tuple[Im
 
 def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: int = 6,
                     cache_dir: str | Path | None = None, sources: Sequence[str] = ("art", "photo", "render"),
-                    ) -> dict[str, Any]:
+                    fetch_font: bool = True) -> dict[str, Any]:
     """Write clean creatives, degraded copies and ``labels_<split>.jsonl`` / ``manifest.jsonl`` under ``out``."""
     out = Path(out).expanduser()
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    from creative4u.data.photos import fetch_cjk_font
+
+    # The CJK overlays (vertical stacks, promo stickers) need a real CJK face: without one they render as empty
+    # boxes, which is not text. Fetched once (unpack-only), like the art packages.
+    if fetch_font:
+        fetch_cjk_font(cache)
     rng = np.random.default_rng(seed)
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "degraded").mkdir(parents=True, exist_ok=True)
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
-            "render": lambda: render_items(rng, side)}
-    manifest, labels = [], {s: [] for s in SPLITS}
+            "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES)}
+    unknown = sorted(set(sources) - set(gens))
+    if unknown:
+        raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")
+    splits = SPLITS + (("probe",) if "probe" in sources else ())
+    manifest, labels = [], {s: [] for s in splits}
     invisible: dict[str, int] = {}  # degraded copies left out: nothing visible changed (see visible_change)
     turn = 0
     for name in sources:
         for item in gens[name]():
-            split = split_of(item.group or item.key)  # a graded copy never tests what its original tuned
+            # A graded copy never tests what its original tuned; probe sources form their own split.
+            split = "probe" if name == "probe" else split_of(item.group or item.key)
             stem = hashlib.sha1(item.key.encode()).hexdigest()[:12]
             saved = _save(item.image, out / "clean" / f"{stem}.jpg", item.source == "rendered", rng)
             rel = str(saved["path"].relative_to(out))
@@ -260,13 +295,14 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
                                       "source": item.source, "key": item.key, "novel": params.get("novel", False),
                                       "change": change})
     for split, rows in labels.items():
-        (out / f"labels_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (out / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for s in SPLITS for r in labels[s]),
+        if rows:  # a probe-only build leaves the dev / heldout files alone
+            (out / f"labels_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (out / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for s in splits for r in labels[s]),
                                       encoding="utf-8")
     (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in manifest), encoding="utf-8")
     summary = {"out": str(out), "side": side, "seed": seed, "per_image": per_image,
-               "clean": {s: sum(not r["flags"] for r in labels[s]) for s in SPLITS},
-               "degraded": {s: sum(bool(r["flags"]) for r in labels[s]) for s in SPLITS},
+               "clean": {s: sum(not r["flags"] for r in labels[s]) for s in splits},
+               "degraded": {s: sum(bool(r["flags"]) for r in labels[s]) for s in splits},
                "left_out_invisible": dict(sorted(invisible.items())), "min_visible_change": MIN_VISIBLE_CHANGE,
                "styles": dict(sorted(_count(r["style"] for r in manifest).items()))}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

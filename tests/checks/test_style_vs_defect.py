@@ -86,6 +86,22 @@ def test_soft_focus_wallpaper_with_stars_is_a_style_but_its_blurred_copy_is_not(
     assert blurred.score > 0.766, blurred.summary
 
 
+@pytest.mark.parametrize("sigma", [3, 8, 12])
+def test_heavy_blur_of_a_photo_stays_below_the_soft_rendering_reading(astronaut, sigma):
+    """The soft-design rule must not swallow heavy blur: the edge estimator saturates near 7 px on photos."""
+    m = get_check("sharpness").measure(_load(astronaut.resize((512, 512)).filter(ImageFilter.GaussianBlur(sigma))))
+    assert m.score > 0.766 and m.values["blur_sigma_px"] < 8.0, m.summary
+
+
+def test_airbrushed_glow_is_a_soft_rendering_not_blur():
+    """A dark glow on a light canvas: its ramp reads ~26 px, beyond anything a blurred photo reads."""
+    yy, xx = np.mgrid[0:512, 0:512].astype(np.float32)
+    glow = 235 - 215 * np.exp(-((xx - 256) ** 2 + (yy - 300) ** 2) / (2 * 60.0**2))
+    img = Image.fromarray(np.stack([glow, glow * 0.95, glow * 0.8], axis=2).astype(np.uint8))
+    m = get_check("sharpness").measure(_load(img))
+    assert m.score < 0.5 and m.values["blur_sigma_px"] >= 8.0 and "soft-focus design" in m.summary, m.summary
+
+
 def cv2_blur(arr: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 

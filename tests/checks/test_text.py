@@ -134,3 +134,16 @@ def test_translucent_diagonal_watermark_is_found_with_the_lowered_detector_thres
     clean = io.BytesIO()
     photos["chelsea"].save(clean, "JPEG", quality=90)
     assert TextOverlay().measure(load_image(clean.getvalue(), name="clean.jpg")).values["n_boxes"] == 0
+
+
+def test_a_vertical_stack_of_letters_is_found_and_read(photos):
+    """Vertical shop signs and CJK columns stack glyphs in one tall box, which is read turned a quarter."""
+    font = ImageFont.truetype(str(latin_fonts()[0]), 40)
+    img = photos["coffee"].resize((400, 400))
+    draw = ImageDraw.Draw(img)
+    for i, ch in enumerate("SALE"):
+        draw.text((330, 60 + i * 42), ch, font=font, fill=(255, 255, 255), anchor="mt", stroke_width=2,
+                  stroke_fill=(0, 0, 0))
+    m = TextOverlay().measure(LoadedImage.from_pil(img))
+    assert [t["text"] for t in m.values["texts"]] == ["SALE"], m.values["texts"]
+    assert m.values["texts"][0]["rec_score"] > 0.9 and m.score >= 0.01

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from creative4u.data.clean_set import build_clean_set, split_of
+from creative4u.data.clean_set import MIN_VISIBLE_CHANGE, _fit, build_clean_set, split_of, visible_change
 from creative4u.data.styled import NOVEL_TEXT_STYLES, STYLES, novel_text_overlay, render_style
 
 
@@ -34,13 +35,35 @@ def test_split_is_stable_and_holds_out_about_a_third():
 
 
 def test_build_writes_labels_and_a_licensed_manifest(tmp_path):
-    summary = build_clean_set(tmp_path, side=96, per_image=2, sources=("render",))
+    summary = build_clean_set(tmp_path, side=96, per_image=2, sources=("render",), fetch_font=False)
     manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
     assert summary["clean"]["dev"] + summary["clean"]["heldout"] == len(manifest) > 20
     assert all(r["licence"] == "CC0-1.0" and (tmp_path / r["image"]).is_file() for r in manifest)
     rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
-    assert sum(bool(r["flags"]) for r in rows) == 2 * len(manifest)
+    left_out = sum(summary["left_out_invisible"].values())
+    assert sum(bool(r["flags"]) for r in rows) == 2 * len(manifest) - left_out
     assert all((tmp_path / r["image"]).is_file() for r in rows)
+    # Every degraded copy that was kept changes some part of its picture visibly.
+    assert all(r["change"] >= MIN_VISIBLE_CHANGE for r in rows if r["flags"])
+
+
+def test_invisible_degradations_and_featureless_crops_are_left_out():
+    rng = np.random.default_rng(0)
+    assert _fit(Image.new("RGB", (800, 600), (4, 4, 8)), rng, 128) is None  # a black corner is not a creative
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut())
+    assert max(_fit(photo, rng, 128).size) == 128
+    flat = Image.new("RGB", (128, 128), (30, 60, 90))
+    from PIL import ImageFilter
+
+    assert visible_change(flat, flat.filter(ImageFilter.GaussianBlur(4))) < MIN_VISIBLE_CHANGE
+    assert visible_change(photo, photo.filter(ImageFilter.GaussianBlur(2))) >= MIN_VISIBLE_CHANGE
+
+
+def test_unknown_sources_are_refused_with_the_valid_names(tmp_path):
+    with pytest.raises(ValueError, match="probe"):
+        build_clean_set(tmp_path, sources=("render", "wallpaperz"), fetch_font=False)
 
 
 def test_a_photo_and_its_grade_share_a_split(tmp_path, monkeypatch):
@@ -49,7 +72,7 @@ def test_a_photo_and_its_grade_share_a_split(tmp_path, monkeypatch):
     from creative4u.data.photos import list_photos
 
     monkeypatch.setattr(cs, "list_photos", lambda sources, cache_dir=None: list_photos(("skimage",)))
-    build_clean_set(tmp_path, side=64, per_image=1, sources=("photo",))
+    build_clean_set(tmp_path, side=64, per_image=1, sources=("photo",), fetch_font=False)
     manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
     groups: dict[str, set[str]] = {}
     for row in manifest:
