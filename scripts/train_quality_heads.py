@@ -3,8 +3,9 @@
     python scripts/train_quality_heads.py                      # ~/.cache/creative4u/clean-set/v3, dev split only
     python scripts/train_quality_heads.py --features /tmp/f3/feats.npz --c 0.5
 
-Data provenance: :mod:`creative4u.data.clean_set` (v2) — 111 clean dev creatives in 12 styles from Debian wallpaper
-packages, scikit-image and rendered designs (licences in its ``manifest.jsonl``), and their synthetic degraded copies
+Data provenance of the shipped weights: :mod:`creative4u.data.clean_set` v2 (the builder now makes v3) — 111 clean
+dev creatives in 12 styles from Debian wallpaper packages, scikit-image and rendered designs (licences in its
+``manifest.jsonl``), and their synthetic degraded copies
 (``labels_dev.jsonl``). The held-out split is never read here. Inputs per image: the 1280-d EfficientNet-Lite0
 embedding (:mod:`creative4u.checks.perception`) and the sharpness / exposure checks' hand-made measurements
 (:func:`creative4u.checks.learned_view.hand_features`). One L2 logistic regression per family, features standardised
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {"version": "1", "kind": "L2 logistic regression on [1280-d unit EfficientNet-Lite0 embedding, hand "
            "measurements], PCA projection and standardisation folded into coef",
            "trained_on": f"{root.name} labels_dev.jsonl "
-           "(clean set v2, dev split only; creative4u.data.clean_set)", "perception_model": "efficientnet_lite0 v1",
+           "(clean set, dev split only; creative4u.data.clean_set)", "perception_model": "efficientnet_lite0 v1",
            "options": {"C": args.c, "clean_weight": args.clean_weight, "ffr": args.ffr, "folds": args.folds,
                        "pca": args.pca, "cv": "GroupKFold by source photo"}, "heads": heads}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -555,7 +555,8 @@ class Border(Check):
         framing = framing_bands(img)
         shape = framing["shape"]
         # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
-        # canvas meets its first shape, a title or a button on a short stretch only.
+        # canvas meets its first shape, a title or a button on a short stretch only. Weighted here, not in
+        # framing_bands: exposure uses those bands to leave a plain product canvas out, whatever its span.
         strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
         scale = img.size[0] / shape[1]
         lines = self._inset_lines(luma(img, BORDER_SIDE))
