@@ -321,9 +321,13 @@ def framing_bands(img: LoadedImage) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ exposure
+PERCENTILES = ("p1", "p5", "p50", "p95", "p99")
+
+
 class Exposure(Check):
-    """Under- or over-exposure: how far the brightest tones sit below white, and how much of the picture is blown out
-    with its highlights washed to colourless white.
+    """Under- or over-exposure judged as lost detail: how far the brightest tones sit below white (under), and how
+    much of the picture's texture is clipped at 255 (over) — a flat designed canvas at white is a style, not a blown
+    highlight.
 
     >>> from PIL import Image
     >>> Exposure().measure(LoadedImage.from_pil(Image.new("RGB", (64, 64), (12, 12, 12)))).score > 0.9
@@ -332,10 +336,15 @@ class Exposure(Check):
 
     name = "exposure"
     option_names = ("learned", "model_dir")
-    description = "Under/over-exposure: brightest-0.1% level, blown-highlight share and highlight colour, mean luma."
-    version = "8"
-    UNDER_CENTRE, UNDER_WIDTH = 0.55, 0.07  # stops the 99th percentile sits below 230 (158 at the centre)
-    OVER_CENTRE, OVER_WIDTH = 0.0, 0.35  # logit of the overexposure evidence, fitted on clean vs +1..+2.5 EV photos
+    description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
+                   "flat white (over); mean luma.")
+    version = "9"
+    UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
+    # Logit of the clipped-texture evidence: a logistic regression of clean vs +0.9..+2.2 EV copies on the v3 dev split
+    # (`python -m creative4u.data.clean_set`), over ln(clipped texture share) and ln(flat white share).
+    CLIP_WEIGHT, FLAT_WEIGHT, CLIP_BIAS = 0.788, 0.127, 2.772
+    OVER_CENTRE, OVER_WIDTH = 0.9, 0.25  # 0.9 = the 97th percentile of clean dev pictures (over reading alone)
+    ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
 
     def cache_key(self, context: Any = None) -> str:
         return super().cache_key(context) + learned_key(self)
@@ -351,40 +360,69 @@ class Exposure(Check):
         top_row, bottom_row, left, right = framing_bands(img)["box"]
         rgb = colour(img, BORDER_SIDE)[top_row:bottom_row, left:right]
         y = luma(img, BORDER_SIDE)[top_row:bottom_row, left:right]
-        p1, p5, p50, p95, p99 = (float(v) for v in np.percentile(y, [1, 5, 50, 95, 99]))
         mean = float(y.mean())
         peak = rgb.max(axis=2)
-        # Blown = a channel at the ceiling in a washed-out colour (too much light drains colour as it clips); a
-        # saturated yellow or red designed at full strength has one channel at 255 by choice and is not lost detail.
-        clip_sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
-        blown = float(((peak >= 245) & (clip_sat < 0.6)).mean())
         # The strongest channel (a deep blue at 0,0,255 is fully lit) of the brightest 0.1%: a dark design keeps a
         # few lit pixels (a highlight, a logo, a rim light), an exposure pulled down by a stop or more has none.
         brightest = float(np.percentile(peak, 99.9))
-        bright = y >= np.percentile(y, 90)
-        sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
-        highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
         under_ev = math.log2(230.0 / max(brightest, 1.0))
-        # Pushing exposure clips channels and drains colour from the highlights (linear-light gain).
-        over_logit = 12.7 * blown - 3.8 * highlight_sat - 3.2
+        clip = clipped_texture(rgb)
+        # Too much light clips whatever was bright: skies, skin, foliage lose their texture at 255 in one channel or
+        # all. A designed white canvas is flat (no texture to lose) and a saturated colour at full strength sits
+        # beside texture that is not clipped; so the evidence is the clipped share of textured pixels, with a
+        # small weight on flat white (the clipped sky of a photo is flat too once blown).
+        over_logit = (self.CLIP_WEIGHT * math.log(clip["clipped_texture"] + 1e-3)
+                      + self.FLAT_WEIGHT * math.log(clip["flat_white"] + 1e-3) + self.CLIP_BIAS)
         s_under = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
-        s_over = logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
+        all_white = clip["flat_white"] >= self.ALL_WHITE
+        s_over = 1.0 if all_white else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
         score = max(s_under, s_over)
-        values = {"mean_luma": round(mean, 2), "p1": round(p1, 2), "p5": round(p5, 2), "p50": round(p50, 2),
-                  "p95": round(p95, 2), "p99": round(p99, 2), "brightest_channel_p99_9": round(brightest, 2),
-                  "blown_fraction": round(blown, 4),
-                  "highlight_saturation": round(highlight_sat, 4), "under_ev": round(under_ev, 3),
-                  "over_logit": round(over_logit, 3), "under_score": round(s_under, 4), "over_score": round(s_over, 4),
+        tones = dict(zip(PERCENTILES, np.percentile(y, [1, 5, 50, 95, 99]), strict=True))
+        values = {"mean_luma": round(mean, 2), **{k: round(float(t), 2) for k, t in tones.items()},
+                  "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(rgb, y, peak),
+                  "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
+                  "under_ev": round(under_ev, 3), "clip_logit": round(over_logit, 3), "under_score": round(s_under, 4),
+                  "over_score": round(s_over, 4),
                   "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
-        if s_under >= s_over:
+        return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
+
+    def _summary(self, v: dict[str, Any], under: bool, score: float) -> str:
+        if under:
             state = "underexposed" if score >= 0.5 else "exposure fine"
-            summary = (f"{state}: the brightest 0.1% only reach {brightest:.0f}/255 in their strongest channel "
-                       f"(normal >= {230 / 2 ** self.UNDER_CENTRE:.0f}), mean luma {mean:.0f}")
-        else:
-            state = "overexposed" if score >= 0.5 else "exposure fine"
-            summary = (f"{state}: {blown:.0%} of pixels blown to white, highlight colour "
-                       f"{highlight_sat:.2f} (mean luma {mean:.0f})")
-        return Measurement(score=score, values=values, summary=summary)
+            normal = 230 / 2**self.UNDER_CENTRE
+            return (f"{state}: the brightest 0.1% only reach {v['brightest_channel_p99_9']:.0f}/255 in their "
+                    f"strongest channel (normal >= {normal:.0f}), mean luma {v['mean_luma']:.0f}")
+        state = "overexposed" if score >= 0.5 else "exposure fine"
+        if v["flat_white"] >= self.ALL_WHITE:
+            return f"{state}: {v['flat_white']:.0%} of the picture is flat white, nothing left to show"
+        return (f"{state}: {v['clipped_texture']:.1%} of the picture is texture clipped at 255, "
+                f"{v['flat_white']:.0%} flat white (mean luma {v['mean_luma']:.0f})")
+
+
+def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
+    """Shares of the picture that are textured yet clipped (a channel >= 254) and flat white (5x5 range <= 3).
+
+    >>> flat = np.full((32, 32, 3), 255, np.uint8)
+    >>> clipped_texture(flat)
+    {'clipped_texture': 0.0, 'flat_white': 1.0}
+    """
+    peak, low = rgb.max(axis=2), rgb.min(axis=2)
+    kernel = np.ones((5, 5), np.uint8)
+    spread = cv2.dilate(peak, kernel).astype(np.int16) - cv2.erode(low, kernel).astype(np.int16)
+    flat = spread <= 3
+    return {"clipped_texture": float(((peak >= 254) & ~flat).mean()),
+            "flat_white": float((flat & (low >= 250)).mean())}
+
+
+def legacy_blown(rgb: np.ndarray, y: np.ndarray, peak: np.ndarray) -> dict[str, float]:
+    """Exposure v8's blown-highlight readings, kept as values: the feature judge's weights were trained on them."""
+    # Blown = a channel at the ceiling in a washed-out colour; a saturated colour at full strength is not.
+    sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
+    blown = float(((peak >= 245) & (sat < 0.6)).mean())
+    bright = y >= np.percentile(y, 90)
+    highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
+    return {"blown_fraction": round(blown, 4), "highlight_saturation": round(highlight_sat, 4),
+            "over_logit": round(12.7 * blown - 3.8 * highlight_sat - 3.2, 3)}
 
 
 # ------------------------------------------------------------------------------------------------------ contrast

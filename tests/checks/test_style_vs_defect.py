@@ -138,3 +138,24 @@ def test_profile_operating_point_picks_a_threshold_per_client(tmp_path):
     bad.write_text("name: bad\nextends: default\nchecks:\n  sharpness: {operating_point: nowhere}\n")
     with pytest.raises(Exception, match="nowhere"):
         load_profile(bad)
+
+
+def test_white_canvas_is_a_style_but_clipped_texture_is_overexposure(astronaut):
+    """Exposure v9: a designed white canvas is flat (nothing to lose); pushing a photo +2 stops clips its texture."""
+    from creative4u.data.degrade import DEGRADATIONS
+
+    exposure = get_check("exposure")
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        m = exposure.measure(_load(render_style("product_on_white", rng, (384, 384)), None))
+        assert m.values["over_score"] < 0.5, m.summary
+    assert exposure.measure(_load(astronaut)).score < 0.5
+    pushed = DEGRADATIONS["overexposed"](astronaut, np.random.default_rng(0), 1.0)[0]
+    m = exposure.measure(_load(pushed))
+    assert m.score > 0.5 and m.values["clipped_texture"] > 0.05, m.summary
+    assert m.summary.startswith("overexposed") and "texture clipped at 255" in m.summary
+
+
+def test_an_all_white_picture_is_blown():
+    m = get_check("exposure").measure(_load(Image.new("RGB", (256, 256), (255, 255, 255)), None))
+    assert m.score == 1.0 and "flat white" in m.summary
