@@ -147,3 +147,22 @@ def test_a_vertical_stack_of_letters_is_found_and_read(photos):
     m = TextOverlay().measure(LoadedImage.from_pil(img))
     assert [t["text"] for t in m.values["texts"]] == ["SALE"], m.values["texts"]
     assert m.values["texts"][0]["rec_score"] > 0.9 and m.score >= 0.01
+
+
+def test_a_box_that_does_not_read_as_text_gets_a_closer_look(photos):
+    """A small corner URL over the busy coffee photo: at 320 px the detector boxes a fragment that recognition cannot
+    confirm, so the check looks again at 416 px and reads the whole line; with the closer look off it stays short."""
+    im = photos["coffee"].convert("RGBA")
+    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    font = ImageFont.truetype(str(latin_fonts()[0]), 9)
+    ImageDraw.Draw(layer).text((im.width - 6, im.height - 6), "www.deals-store.net", font=font, fill="white",
+                               anchor="rs")
+    buf = io.BytesIO()
+    Image.alpha_composite(im, layer).convert("RGB").save(buf, "JPEG", quality=90)
+    img = load_image(buf.getvalue(), name="corner-url.jpg")
+    first = TextOverlay(escalate_side=0).measure(img)
+    assert first.values["n_boxes"] < first.values["n_detected"] and "escalated_from" not in first.values
+    closer = TextOverlay().measure(img)
+    assert closer.values["escalated_from"] == 320
+    assert closer.score >= 0.01 > first.score
+    assert any("deals-store.net" in t["text"] for t in closer.values["texts"])
