@@ -4,6 +4,7 @@ each check's recall and false flags) and its cost per image on one core.
     python benchmarks/eval_clean_set.py                          # held-out split; builds the set when missing
     python benchmarks/eval_clean_set.py --split dev --profile strict --json out.json
     python benchmarks/eval_clean_set.py --split probe --set ~/.cache/creative4u/clean-set/v3-probe   # unseen sources
+    python benchmarks/eval_clean_set.py --split unseen --set ~/.cache/creative4u/clean-set/v3-unseen # + product shots
 
 The set is :mod:`creative4u.data.clean_set` (digital art, gradients, flat illustration, low-/high-key, black-and-white
 and sepia photos, products on white / colour, designed banners, night scenes; licences in ``manifest.jsonl``) and its
@@ -56,8 +57,8 @@ def cost_per_image(paths: list[str], profile: Any) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default=str(DEFAULT_SET), help="clean-set folder (built there when missing)")
-    parser.add_argument("--split", choices=("dev", "heldout", "probe"), default="heldout",
-                        help="probe: the out-of-source split (build it with --sources probe into --set)")
+    parser.add_argument("--split", choices=("dev", "heldout", "probe", "unseen"), default="heldout",
+                        help="probe / unseen: out-of-source splits (built with --sources probe / unseen into --set)")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--out", default=None, help="eval outputs (default: <set>/eval-<split>-<profile>)")
     parser.add_argument("--cache-dir", default=None, help="measurement cache (default: <set>/cache)")
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         from creative4u.data.clean_set import build_clean_set
 
         print(f"building the clean set into {root} ...", file=sys.stderr)
-        build_clean_set(root, sources=("probe",) if args.split == "probe" else ("art", "photo", "render"))
+        out_of_source = args.split in ("probe", "unseen")
+        build_clean_set(root, sources=(args.split,) if out_of_source else ("art", "photo", "render"))
     out = Path(args.out or root / f"eval-{args.split}-{Path(args.profile).stem}")
     metrics = run_checks_eval(ChecksEvalConfig(
         labels=str(labels), out=str(out), profile=args.profile, ensemble_target=args.ensemble_target,

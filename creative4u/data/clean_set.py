@@ -6,6 +6,7 @@
 
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3      # or scripts/build_clean_set.py
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-probe --sources probe
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-unseen --sources unseen
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -19,7 +20,10 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
 * rendered styles (:mod:`creative4u.data.styled`: gradients, flat illustration, product on white / colour,
   designed text banners, night scenes), licence ``CC0-1.0`` (made here);
 * on request (``--sources probe``, into its own folder), a ``probe`` split from wallpaper packages nothing was tuned
-  or inspected on (``plasma-workspace-wallpapers``, ``xfdesktop4-data``): an out-of-source check.
+  or inspected on (``plasma-workspace-wallpapers``, ``xfdesktop4-data``): an out-of-source check;
+* on request (``--sources unseen``), an ``unseen`` split built after every threshold was set: ``lxqt-themes``
+  wallpapers and product shots (photographed objects cut out with alpha, from ``tuxpaint-stamps-default``, placed on
+  plain and soft-gradient canvases: :func:`on_canvas`).
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -40,6 +44,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +90,14 @@ PROBE_SOURCES = (
               largest_per_folder=True),
     ArtSource("xfdesktop4-data", ("usr/share/backgrounds/xfce/*",), ""),
 )
+# A second out-of-source split (``--sources unseen``), built after every threshold of issue 14 was set: LXQt's
+# wallpapers and real product photographs, Tux Paint's photographic stamps (objects cut out with alpha), placed on
+# the plain, off-white, pastel or soft-gradient canvases shops shoot products on. Minimal product shots are the most
+# common paid-ad creative and the other splits only have rendered ones.
+UNSEEN_ART = (ArtSource("lxqt-themes", ("usr/share/lxqt/wallpapers/*",), "usr/share/lxqt/"),)
+STAMP_PACKAGE = "tuxpaint-stamps-default"
+STAMP_SKIP = ("symbols/", "seasonal/", "town/roadsigns/", "town/flags/", "/cartoon/")  # drawings, signs, letters
+OUT_OF_SOURCE = ("probe", "unseen")  # sources that form a split of their own
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
 RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
@@ -221,6 +234,79 @@ def render_items(rng: np.random.Generator, side: int) -> Iterator[Item]:
                        "rendered by creative4u.data.styled")
 
 
+def is_photo_cutout(cut: Image.Image, min_side: int = 300, min_colours: int = 8000) -> bool:
+    """Whether an RGBA stamp is a photographed object (thousands of distinct colours on a real-size cut-out) rather
+    than a drawing (flat fills) or an icon.
+
+    >>> from skimage import data
+    >>> photo = Image.fromarray(data.astronaut()).convert("RGBA")
+    >>> is_photo_cutout(photo), is_photo_cutout(Image.new("RGBA", (400, 400), (200, 30, 30, 255)))
+    (True, False)
+    """
+    rgba = np.asarray(cut.convert("RGBA"))
+    opaque = rgba[..., 3] > 200
+    if max(cut.size) < min_side or opaque.sum() < 5000:
+        return False
+    packed = rgba[opaque][:, :3].astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)
+    return len(np.unique(packed)) >= min_colours
+
+
+def on_canvas(cut: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
+    """A cut-out object on a shop's canvas (white, off-white, light grey, pastel or a soft vertical gradient) with a
+    soft drop shadow; the object is scaled down to fit 80% of the canvas, never up (an upscaled stamp is soft).
+
+    >>> cut = Image.new("RGBA", (100, 60), (200, 30, 30, 255))
+    >>> out = on_canvas(cut, np.random.default_rng(0), 160)
+    >>> max(out.size), out.getpixel((0, 0)) == out.getpixel((out.width - 1, 0))
+    (160, True)
+    """
+    from PIL import ImageFilter
+
+    aspect = float(rng.choice([1.0, 1.0, 0.8]))
+    w, h = (side, round(side / aspect)) if aspect >= 1 else (round(side * aspect), side)
+    kind = int(rng.integers(5))
+    top = [(255, 255, 255), (248, 248, 246), (236, 236, 236), None, None][kind] or PASTEL_CANVAS[rng.integers(4)]
+    bottom = PASTEL_CANVAS[rng.integers(4)] if kind == 4 else top
+    ramp = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    canvas = np.asarray(top, np.float32) * (1 - ramp) + np.asarray(bottom, np.float32) * ramp
+    im = Image.fromarray(np.repeat(canvas, w, axis=1).round().astype(np.uint8))
+    scale = min(1.0, 0.8 * w / cut.width, 0.8 * h / cut.height)
+    obj = cut.convert("RGBA").resize((max(1, round(cut.width * scale)), max(1, round(cut.height * scale))),
+                                     Image.Resampling.LANCZOS)
+    x = (w - obj.width) // 2 + int(rng.integers(-w // 20, w // 20 + 1))
+    y = (h - obj.height) // 2 + int(rng.integers(-h // 20, h // 20 + 1))
+    shade = Image.new("L", im.size, 0)
+    shade.paste(obj.getchannel("A").point(lambda a: a * 0.35), (x + w // 80, y + h // 50))
+    im.paste(Image.new("RGB", im.size, (60, 60, 60)), (0, 0), shade.filter(ImageFilter.GaussianBlur(side / 80)))
+    im.paste(obj, (x, y), obj)
+    return im
+
+
+PASTEL_CANVAS = ((244, 232, 222), (222, 234, 244), (230, 242, 226), (246, 238, 210))
+
+
+def stamp_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
+    """Product shots from Tux Paint's photographic stamps (:func:`is_photo_cutout`), each on a canvas."""
+    try:
+        root = unpack_deb(STAMP_PACKAGE, cache_dir)
+    except Exception as err:  # noqa: BLE001 - an unavailable package leaves the product shots out, with a warning
+        log.warning("clean set: %s unavailable (%s)", STAMP_PACKAGE, err)
+        return
+    paragraphs = parse_dep5((root / "usr/share/doc" / STAMP_PACKAGE / "copyright").read_text(errors="replace"))
+    base = root / "usr/share/tuxpaint/stamps"
+    for path in sorted(base.rglob("*.png")):
+        rel = str(path.relative_to(base))
+        if any(skip in "/" + rel for skip in STAMP_SKIP):
+            continue
+        with Image.open(path) as im:
+            cut = im.convert("RGBA")
+        if not is_photo_cutout(cut):
+            continue
+        licence, holder = licence_for(f"stamps/{rel}", paragraphs)
+        yield Item(f"debian:{STAMP_PACKAGE}/{rel}", "product_photo", on_canvas(cut, rng, side),
+                   f"debian:{STAMP_PACKAGE}", licence, f"{holder} ({STAMP_PACKAGE}, Debian: {rel}); canvas made here")
+
+
 def _save(img: Image.Image, path: Path, rendered: bool, rng: np.random.Generator,
           quality: int | None = None) -> dict[str, Any]:
     if quality is None and rendered and rng.random() < 0.6:
@@ -259,18 +345,19 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "degraded").mkdir(parents=True, exist_ok=True)
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
-            "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES)}
+            "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES),
+            "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache))}
     unknown = sorted(set(sources) - set(gens))
     if unknown:
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")
-    splits = SPLITS + (("probe",) if "probe" in sources else ())
+    splits = SPLITS + tuple(name for name in OUT_OF_SOURCE if name in sources)
     manifest, labels = [], {s: [] for s in splits}
     invisible: dict[str, int] = {}  # degraded copies left out: nothing visible changed (see visible_change)
     turn = 0
     for name in sources:
         for item in gens[name]():
             # A graded copy never tests what its original tuned; probe sources form their own split.
-            split = "probe" if name == "probe" else split_of(item.group or item.key)
+            split = name if name in OUT_OF_SOURCE else split_of(item.group or item.key)
             stem = hashlib.sha1(item.key.encode()).hexdigest()[:12]
             saved = _save(item.image, out / "clean" / f"{stem}.jpg", item.source == "rendered", rng)
             rel = str(saved["path"].relative_to(out))

@@ -80,3 +80,28 @@ def test_a_photo_and_its_grade_share_a_split(tmp_path, monkeypatch):
     graded = [g for g in groups if sum(r["key"].startswith(g + ":") for r in manifest)]
     assert len(graded) >= 4 and all(len(groups[g]) == 1 for g in graded)
     assert {s for g in groups.values() for s in g} == {"dev", "heldout"}  # both splits still get photos
+
+
+def test_product_shots_are_photographed_cutouts_on_a_plain_canvas_never_upscaled():
+    from skimage import data
+
+    from creative4u.data.clean_set import is_photo_cutout, on_canvas
+
+    photo = Image.fromarray(data.coffee()).convert("RGBA").resize((320, 240))
+    alpha = Image.new("L", photo.size, 0)
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(alpha).ellipse((20, 10, 300, 230), fill=255)
+    photo.putalpha(alpha)
+    drawing = Image.new("RGBA", (320, 240), (0, 0, 0, 0))
+    ImageDraw.Draw(drawing).ellipse((20, 10, 300, 230), fill=(220, 40, 40, 255))
+    assert is_photo_cutout(photo) and not is_photo_cutout(drawing)
+    assert not is_photo_cutout(photo.resize((160, 120)))  # too small to be shown as a product shot
+    for seed in range(6):
+        shot = on_canvas(photo, np.random.default_rng(seed), 480)
+        arr = np.asarray(shot, np.int16)
+        assert max(shot.size) == 480
+        # the corners are the plain canvas (one colour per row at most), the object sits inside at its own size
+        assert np.abs(arr[0, 0] - arr[0, -1]).max() <= 1 and np.abs(arr[-1, 0] - arr[-1, -1]).max() <= 1
+        rows = (np.abs(arr - arr[:, :1]).max(axis=2) > 40).any(axis=1).sum()  # rows the object (and shadow) touch
+        assert 200 <= rows <= 280, rows  # the cut-out is 220 rows at its own size; scaled to 80% of the canvas, 352
