@@ -338,7 +338,7 @@ class Exposure(Check):
     option_names = ("learned", "model_dir")
     description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
                    "flat white (over); mean luma.")
-    version = "9"
+    version = "11"
     UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
     # Logit of the clipped-texture evidence: a logistic regression of clean vs +0.9..+2.2 EV copies on the v3 dev split
     # (`python -m creative4u.data.clean_set`), over ln(clipped texture share) and ln(flat white share).
@@ -587,7 +587,7 @@ class Border(Check):
     name = "border"
     option_names = ()
     description = "Borders and frames: uniform bands with straight inner edges on the sides (widths as evidence)."
-    version = "5"
+    version = "7"
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)

@@ -339,7 +339,50 @@ def side_view(rgb: np.ndarray, side: str) -> np.ndarray:
     return views[side] if side in views else rgb.transpose(1, 0, 2)[::-1]
 
 
+FINE_TOL = 5  # grey levels: a pale frame around a pale canvas (235 grey around 248 off-white) differs by ~13
+SPAN_SURE = 0.5  # a coarse band whose inner edge already meets content along half the side needs no second look
+STEP_MIN = 8  # a frame's inner edge jumps at least this much from one row to the next (a drift never does)
+
+
 def scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[str, float]:
+    """The band along row 0 of ``view`` (:func:`_scan_band`), looked at again with a fine tolerance when the coarse
+    one ran on: a light grey frame around a white product canvas is within ``tol`` of the canvas, so the coarse band
+    runs to the product. The fine band replaces it only where its inner edge is an abrupt step along most of the
+    side (:func:`inner_step`); a gradient canvas or a sky drifts past the fine tolerance without one.
+
+    >>> view = np.full((100, 80, 3), 248, np.uint8); view[:14] = 236; view[50:60, 30:50] = 40
+    >>> _scan_band(view)["width"], scan_band(view)["width"], scan_band(view)["fine"]
+    (50, 14, True)
+    >>> ramp = np.repeat(np.linspace(200, 250, 100)[:, None, None], 80, axis=1).repeat(3, axis=2).astype(np.uint8)
+    >>> scan_band(ramp)["fine"]
+    False
+    """
+    coarse = _scan_band(view, tol, max_frac)
+    if tol <= FINE_TOL or coarse["width"] < 2 or coarse["span"] >= SPAN_SURE:
+        return {**coarse, "fine": False}
+    fine = _scan_band(view, FINE_TOL, max_frac)
+    # The fine band must be paint (flat) and hold a good part of the coarse one: a faintly textured band (paper, a
+    # soft sky) splits into a sliver at its first texture step, which is no frame.
+    painted = fine["flat"] >= 0.5 and fine["width"] >= 2 and 4 * fine["width"] >= coarse["width"]
+    if painted and fine["span"] > coarse["span"] and inner_step(view, fine["width"]) >= 0.5:
+        return {**fine, "fine": True}
+    return {**coarse, "fine": False}
+
+
+def inner_step(view: np.ndarray, width: int) -> float:
+    """Share of the side where the colour jumps by >= ``STEP_MIN`` across row ``width`` (two rows either side).
+
+    >>> view = np.full((40, 30, 3), 248, np.uint8); view[:10] = 236
+    >>> inner_step(view, 10)
+    1.0
+    """
+    if width < 2 or width + 2 > view.shape[0]:
+        return 0.0
+    jump = np.abs(view[width + 1].astype(np.int16) - view[width - 2].astype(np.int16)).max(axis=1)
+    return float((jump >= STEP_MIN).mean())
+
+
+def _scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[str, float]:
     """Width of the uniform band along row 0 of ``view``, and how straight and flat it is.
 
     The image is quantised against the outermost rows' colour: a pixel has the band colour when every channel is

@@ -159,3 +159,30 @@ def test_white_canvas_is_a_style_but_clipped_texture_is_overexposure(astronaut):
 def test_an_all_white_picture_is_blown():
     m = get_check("exposure").measure(_load(Image.new("RGB", (256, 256), (255, 255, 255)), None))
     assert m.score == 1.0 and "flat white" in m.summary
+
+
+@pytest.mark.parametrize("canvas", ["plain", "gradient"])
+def test_a_pale_frame_around_a_pale_product_canvas_is_a_frame_but_the_canvas_is_not(canvas):
+    """A light grey letterbox (235) around a product on an off-white canvas (248) is within the coarse band colour
+    tolerance of the canvas; the fine look finds its abrupt inner edge. The canvas alone, plain or a soft vertical
+    gradient (which drifts past the fine tolerance without a step), is no frame."""
+    from PIL import ImageDraw
+    from skimage import data
+
+    cut = Image.fromarray(data.coffee()).convert("RGBA").resize((260, 200))
+    mask = Image.new("L", cut.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, 259, 199), fill=255)  # a cut-out object, not a pasted rectangle
+    cut.putalpha(mask)
+    top, bottom = ((248, 248, 246), (248, 248, 246)) if canvas == "plain" else ((246, 238, 222), (222, 234, 246))
+    ramp = np.linspace(0.0, 1.0, 480, dtype=np.float32)[:, None, None]
+    bg = np.asarray(top, np.float32) * (1 - ramp) + np.asarray(bottom, np.float32) * ramp
+    shot = Image.fromarray(np.repeat(bg, 480, axis=1).round().astype(np.uint8))
+    shot.paste(cut, (110, 140), cut)
+    border = get_check("border")
+    assert border.measure(_load(shot)).score < 0.5
+    framed = Image.new("RGB", (480, 480), (235, 235, 235))
+    framed.paste(shot.resize((480, 360)), (0, 60))
+    m = border.measure(_load(framed))
+    assert m.score >= load_profile("default").threshold_of("border"), m.summary
+    assert m.values["band_top_px"] == pytest.approx(60, abs=3)
+    assert m.values["band_bottom_px"] == pytest.approx(60, abs=3)
