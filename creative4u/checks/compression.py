@@ -140,6 +140,26 @@ def quality_from_steps(steps: list[int]) -> int:
     return int(round(float(np.clip(np.median(quals), 1, 100))))
 
 
+def consistent_steps(steps: list[int]) -> list[int]:
+    """The step readings that agree with a JPEG table, for :func:`quality_from_steps`.
+
+    The IJG table quantises the three low frequencies alike (base steps 11, 12, 12), so a true reading has them within
+    2x of each other. A smooth graphic's coefficients cluster on a few values, which a comb 2-3x the real step also
+    fits (a q70 save of a gradient read [7, 24, 20]): when the readings disagree, the smallest is the lattice. A
+    reading at the top of the candidate range fits any handful of large coefficients, and one position alone is no
+    evidence.
+
+    >>> consistent_steps([18, 20, 21]), consistent_steps([7, 24, 20]), consistent_steps([1, 120, 32])
+    ([18, 20, 21], [7, 7, 7], [1, 1, 1])
+    """
+    valid = sorted(s for s in steps if 1 < s < _CANDIDATE_STEPS[-1])
+    if len(valid) < 2:
+        return [1, 1, 1]
+    if valid[-1] > 2 * valid[0]:
+        return [valid[0]] * 3
+    return [s if 1 < s < _CANDIDATE_STEPS[-1] else valid[0] for s in steps]
+
+
 class Compression(Check):
     """Heavy JPEG compression: quality from the file's table and from the pixels' DCT steps, and 8x8 blocking.
 
@@ -149,7 +169,7 @@ class Compression(Check):
     name = "compression"
     option_names = ("min_quality",)
     description = "JPEG compression artefacts: file and pixel quality estimates (IJG scale), 8x8 blockiness."
-    version = "2"
+    version = "3"
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
     BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
     BLOCK_ALONE = 0.4  # the most blocking alone can score
@@ -158,7 +178,7 @@ class Compression(Check):
         gray = shared(img, "native_crop", lambda: native_luma_crop(img))
         grid = blockiness(gray)
         steps = dct_quant_steps(gray[:384, :384])
-        pixel_q = quality_from_steps(steps)
+        pixel_q = quality_from_steps(consistent_steps(steps))
         file_q = file_jpeg_quality(img)
         min_q = math.log2(float(self.options.get("min_quality", self.MIN_QUALITY)))
         s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)

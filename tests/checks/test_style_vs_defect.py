@@ -186,3 +186,15 @@ def test_a_pale_frame_around_a_pale_product_canvas_is_a_frame_but_the_canvas_is_
     assert m.score >= load_profile("default").threshold_of("border"), m.summary
     assert m.values["band_top_px"] == pytest.approx(60, abs=3)
     assert m.values["band_bottom_px"] == pytest.approx(60, abs=3)
+
+
+def test_a_moderate_jpeg_of_a_smooth_graphic_is_not_read_as_heavy_compression():
+    """A q60 save of a rendered gradient: its few clustered DCT values fit a comb 3x the real step at one position
+    ([10, 29, 19]); the readings disagree, so the smallest (the q60 lattice) is the one the quality is read from."""
+    from creative4u.checks.compression import consistent_steps
+
+    img = _load(render_style("gradient", np.random.default_rng(1), (512, 512)), quality=60)
+    m = get_check("compression").measure(img)
+    assert max(m.values["dct_steps"]) > 2 * min(s for s in m.values["dct_steps"] if s > 1)  # the raw readings disagree
+    assert consistent_steps(m.values["dct_steps"]) == [min(m.values["dct_steps"])] * 3
+    assert m.values["pixel_quality"] >= 50 and m.score < load_profile("default").threshold_of("compression")
