@@ -198,3 +198,21 @@ def test_a_moderate_jpeg_of_a_smooth_graphic_is_not_read_as_heavy_compression():
     assert max(m.values["dct_steps"]) > 2 * min(s for s in m.values["dct_steps"] if s > 1)  # the raw readings disagree
     assert consistent_steps(m.values["dct_steps"]) == [min(m.values["dct_steps"])] * 3
     assert m.values["pixel_quality"] >= 50 and m.score < load_profile("default").threshold_of("compression")
+
+
+def test_texture_is_not_grain_but_grain_on_a_photo_is():
+    """skimage's grass reads ~8 grey levels in its flattest tiles, all of it texture: halving the picture keeps the
+    reading, where grain would halve. The same photos with added grain are flagged."""
+    from skimage import data
+
+    noise = get_check("noise")
+    threshold = load_profile("default").threshold_of("noise")
+    for name in ("grass", "coffee"):
+        photo = Image.fromarray(getattr(data, name)()).convert("RGB")
+        clean = noise.measure(_load(photo, None))
+        assert clean.score < threshold and clean.values["noise_sigma"] < 1.0, (name, clean.values)
+        grainy = np.asarray(photo, np.float32) + np.random.default_rng(0).normal(0, 12, (photo.height, photo.width, 1))
+        noisy = noise.measure(_load(Image.fromarray(np.clip(grainy, 0, 255).astype(np.uint8)), None))
+        assert noisy.score >= threshold and noisy.values["noise_sigma"] > 6.0, (name, noisy.values)
+    assert clean.values["flat_area_sigma"] >= 0 and "texture" in noise.measure(
+        _load(Image.fromarray(data.grass()).convert("RGB"), None)).summary
