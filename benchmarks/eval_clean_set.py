@@ -54,6 +54,33 @@ def cost_per_image(paths: list[str], profile: Any) -> dict[str, float]:
             "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_mean_ms": round(statistics.fmean(cpu), 1)}
 
 
+def resaved_rejections(paths: list[str], profile: Any, quality: int) -> dict[str, Any]:
+    """The split's clean creatives re-encoded as JPEG at ``quality`` (as a shop's upload tool would) and screened:
+    how many the profile rejects, and by which vetoing checks."""
+    import io
+
+    from PIL import Image
+
+    from creative4u.checks.suite import CheckSuite
+    from creative4u.images import load_image
+
+    suite = CheckSuite(profile)
+    by_check: dict[str, int] = {}
+    rejected = []
+    for path in paths:
+        buf = io.BytesIO()
+        with Image.open(path) as im:
+            im.convert("RGB").save(buf, "JPEG", quality=quality)
+        screen = suite.screen(load_image(buf.getvalue(), name=Path(path).name))
+        if screen.vetoed:
+            rejected.append(Path(path).name)
+            for name in screen.flagged:
+                if name in suite.veto:
+                    by_check[name] = by_check.get(name, 0) + 1
+    return {"quality": quality, "images": len(paths), "rejected": len(rejected),
+            "rate": round(len(rejected) / max(1, len(paths)), 4), "by_check": by_check, "files": rejected}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default=str(DEFAULT_SET), help="clean-set folder (built there when missing)")
@@ -65,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ensemble-target", type=float, default=0.05)
     parser.add_argument("--cost-images", type=int, default=30, help="clean images timed (0: skip the cost)")
     parser.add_argument("--cost-checks", default=None, help="comma list: time only these checks (default: all)")
+    parser.add_argument("--resave", default="", help="comma list of JPEG qualities: also screen the clean images "
+                        "re-encoded at each (e.g. 60,70,80)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -119,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()
         result["cost"]["load_avg_1m"] = round(load[0], 2)
         print(f"cost per image (one core, no cache): {result['cost']}")
+    if args.resave:
+        rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
+        clean = [str(root / r["image"]) for r in rows if not r["flags"]]
+        result["resaved"] = [resaved_rejections(clean, args.profile, int(q)) for q in args.resave.split(",")]
+        for r in result["resaved"]:
+            print(f"re-saved at q{r['quality']}: {r['rejected']} of {r['images']} clean images rejected "
+                  f"({r['rate']:.1%}) {r['by_check']}")
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
