@@ -112,8 +112,8 @@ class Nsfw(Check):
     Options: ``detector`` (``auto``: open_nsfw, plus NudeNet's boxes when that extra is installed; ``opennsfw``;
     ``nudenet``: NudeNet alone, score = its most confident explicit detection; ``none``), ``classes`` (NudeNet
     classes that count; default explicit nudity only), ``second_opinion`` (default true: an open_nsfw flag on a
-    picture ImageNet reads as an animal is scaled down, see ``_second_opinion``). With no detector installed: "not
-    available", never "safe".
+    picture with no edge a body would have, or on one ImageNet reads as an animal, is scaled down, see
+    ``_no_shapes`` and ``_second_opinion``). With no detector installed: "not available", never "safe".
     """
 
     name = "nsfw"
