@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
               "false_rejection_rate": cur["false_rejection_rate"], "clean_flagged_rate": cur["clean_flagged_rate"],
               "recall_by_label": {k: v["recall"] for k, v in cur["recall_by_label"].items()},
               "checks": {k: v["current"] for k, v in metrics["checks"].items()}}
+    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
+    clean_paths = [str(root / r["image"]) for r in rows if not r["flags"]]
     if args.cost_images:
-        rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-        clean = [str(root / r["image"]) for r in rows if not r["flags"]][: args.cost_images]
+        clean = clean_paths[: args.cost_images]
         profile = args.profile
         if args.cost_checks:
             from creative4u.checks.profile import CheckProfile, load_profile
@@ -149,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         result["cost"]["load_avg_1m"] = round(load[0], 2)
         print(f"cost per image (one core, no cache): {result['cost']}")
     if args.resave:
-        rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-        clean = [str(root / r["image"]) for r in rows if not r["flags"]]
-        result["resaved"] = [resaved_rejections(clean, args.profile, int(q)) for q in args.resave.split(",")]
+        result["resaved"] = [resaved_rejections(clean_paths, args.profile, int(q)) for q in args.resave.split(",")]
         for r in result["resaved"]:
             print(f"re-saved at q{r['quality']}: {r['rejected']} of {r['images']} clean images rejected "
                   f"({r['rate']:.1%}) {r['by_check']}")

@@ -77,7 +77,7 @@ def blockiness(gray: np.ndarray) -> float:
 _PRE_SIGMA = 0.8  # pre-smoothing keeps grain out of the gradients; its width is removed again from each estimate
 _REBLUR_SIGMA = 1.5  # the extra blur whose effect on each edge reveals that edge's own blur (Zhuo & Sim 2011)
 _GRAD_FLOOR = 0.8  # grey levels per px: ridges weaker than this are flat shading, not edges
-_MIN_EDGES = 5  # per orientation; fewer and that orientation is left out
+MIN_EDGES = 5  # per orientation (fewer and it is left out); fewer in all means no edge to judge on
 _SHARPEST = 5  # percentile: the image is as sharp as its sharpest few edges of each orientation
 # Noise energy removed from the squared gradient, in units of one component's variance: 2 in theory (two
 # components); 3 also covers the flattest-tile noise estimate reading low and edges picked where grain peaks.
@@ -198,7 +198,7 @@ def _focus_region_blur(own: np.ndarray, bins: np.ndarray, ys: np.ndarray, xs: np
     per_bin = {}
     for k in range(4):
         sel = focus & (bins == k)
-        if sel.sum() >= _MIN_EDGES:
+        if sel.sum() >= MIN_EDGES:
             per_bin[k] = float(np.percentile(own[sel], _SHARPEST))
     return max([base, *per_bin.values()]), per_bin
 
@@ -239,7 +239,7 @@ def edge_blur(gray: np.ndarray, noise_sigma: float = 0.0, min_contrast: float = 
     own = np.sqrt(np.maximum(total * total - _PRE_SIGMA**2, 0.0))
     strong = ga * math.sqrt(2 * math.pi) * np.maximum(total, 0.5) >= min_contrast  # the edge's step height
     ys, xs, own, bins = ys[strong], xs[strong], own[strong], bins[strong]
-    if own.size < _MIN_EDGES:
+    if own.size < MIN_EDGES:
         return {"sigma": float("nan"), "per_orientation": {}, "n_edges": int(own.size), "own": own, "ys": ys, "xs": xs}
     sigma, per_bin = _focus_region_blur(own, bins, ys, xs)
     return {"sigma": sigma, "per_orientation": per_bin, "n_edges": int(own.size), "own": own, "ys": ys, "xs": xs}

@@ -146,8 +146,8 @@ class Nsfw(Check):
         note = ""
         if score >= self.threshold and self.options.get("second_opinion", True):
             score, note = self._no_shapes(img, score, values)
-        if score >= self.threshold and self.options.get("second_opinion", True):
-            score, note = self._second_opinion(img, score, values)
+            if score >= self.threshold:
+                score, note = self._second_opinion(img, score, values)
         evidence: list[Evidence] = []
         if boxes:  # NudeNet locates what open_nsfw only scores
             classes = tuple(self.options.get("classes", EXPLICIT_CLASSES))
@@ -166,11 +166,12 @@ class Nsfw(Check):
         the sharpest ramping over >= 8 px (a blurred photo saturates near 7 px, so a blurred nude still has its
         edges). Such a reading is scaled by ``NO_SHAPES_WEIGHT``."""
         from creative4u.checks.quality import Sharpness
+        from creative4u.checks.quality_measures import MIN_EDGES
 
         sharp = Sharpness().measure(img).values
         sigma = sharp.get("blur_sigma_px")
         values.update(n_edges=sharp.get("n_edges"), blur_sigma_px=sigma)
-        if sharp.get("n_edges", 0) >= 5 and sigma is not None and sigma < Sharpness.SOFT_DESIGN_SIGMA:
+        if sharp.get("n_edges", 0) >= MIN_EDGES and sigma is not None and sigma < Sharpness.SOFT_DESIGN_SIGMA:
             return score, ""
         return score * self.NO_SHAPES_WEIGHT, "; a smooth design: no edge a body would have"
 

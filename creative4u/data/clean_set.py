@@ -251,6 +251,9 @@ def is_photo_cutout(cut: Image.Image, min_side: int = 300, min_colours: int = 80
     return len(np.unique(packed)) >= min_colours
 
 
+PASTEL_CANVAS = ((244, 232, 222), (222, 234, 244), (230, 242, 226), (246, 238, 210))  # cream, sky, mint, sand
+
+
 def on_canvas(cut: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
     """A cut-out object on a shop's canvas (white, off-white, light grey, pastel or a soft vertical gradient) with a
     soft drop shadow; the object is scaled down to fit 80% of the canvas, never up (an upscaled stamp is soft).
@@ -280,9 +283,6 @@ def on_canvas(cut: Image.Image, rng: np.random.Generator, side: int) -> Image.Im
     im.paste(Image.new("RGB", im.size, (60, 60, 60)), (0, 0), shade.filter(ImageFilter.GaussianBlur(side / 80)))
     im.paste(obj, (x, y), obj)
     return im
-
-
-PASTEL_CANVAS = ((244, 232, 222), (222, 234, 244), (230, 242, 226), (246, 238, 210))
 
 
 def stamp_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
@@ -356,7 +356,7 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     turn = 0
     for name in sources:
         for item in gens[name]():
-            # A graded copy never tests what its original tuned; probe sources form their own split.
+            # A graded copy never tests what its original tuned; out-of-source sources form their own split.
             split = name if name in OUT_OF_SOURCE else split_of(item.group or item.key)
             stem = hashlib.sha1(item.key.encode()).hexdigest()[:12]
             saved = _save(item.image, out / "clean" / f"{stem}.jpg", item.source == "rendered", rng)
