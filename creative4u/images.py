@@ -63,6 +63,9 @@ class ImageLoadError(ValueError):
         self.reason = reason
 
 
+PYRAMID_MIN_SIDE = 1024  # smaller copies are shrunk from a copy at least this large (see _pyramid_source)
+
+
 @dataclass
 class LoadedImage:
     """A decoded RGB image with its provenance: raw bytes, content hash and source metadata.
@@ -117,9 +120,26 @@ class LoadedImage:
             if max_side and max(img.size) > max_side:
                 scale = max_side / max(img.size)
                 new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-                img = img.resize(new, Image.Resampling.BOX)
+                img = self._pyramid_source(max_side).resize(new, Image.Resampling.BOX)
             self._cache[key] = np.asarray(img, dtype=np.uint8)
         return self._cache[key]
+
+    def _pyramid_source(self, max_side: int) -> Image.Image:
+        """The smallest copy of >= ``PYRAMID_MIN_SIDE`` px already made that is at least twice ``max_side`` (else the
+        original) to shrink from.
+
+        A 4000 px photo is shrunk to 1024, 512, 320 and 256 px by different checks; shrinking each from the 1024 copy
+        instead of the original cuts that work ~15x, and an area average of an area average at >= 2x is the same
+        picture to within rounding. Images up to 1024 px keep exactly their old pixels (their copy is the original).
+        """
+        best: tuple[int, np.ndarray] | None = None
+        for key, arr in self._cache.items():
+            if isinstance(key, tuple) and key[0] == "rgb" and key[1]:
+                side = max(arr.shape[:2])
+                usable = PYRAMID_MIN_SIDE <= side < max(self.image.size) and side >= 2 * max_side
+                if usable and (best is None or side < best[0]):
+                    best = (side, arr)
+        return self.image if best is None else Image.fromarray(best[1])
 
     def gray(self, max_side: int | None = None) -> np.ndarray:
         """Luma (ITU-R 601) as float32 in [0, 255], shared by every check that asks for the same size."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from creative4u.images import ImageLoadError, load_image, sniff_format
+from creative4u.images import ImageLoadError, LoadedImage, load_image, sniff_format
 
 # file -> expected outcome: ("ok", format, original mode) or ("error", words the reason must contain)
 EXPECTED = {
@@ -109,3 +109,27 @@ def test_hash_is_content_based(photo):
     a, b = LoadedImage.from_pil(photo, "a"), LoadedImage.from_pil(photo, "b")
     assert a.sha256 == b.sha256
     assert a.sha256 != LoadedImage.from_pil(photo.rotate(90), "c").sha256
+
+
+def _fresh(image: Image.Image):
+    return LoadedImage.from_pil(image)
+
+
+def test_large_image_shrinks_from_its_1024_copy(photo):
+    """A camera-size photo's small copies come from its 1024 px copy (cheap) and match a direct shrink closely."""
+    big = photo.resize((3000, 2000), Image.Resampling.BICUBIC)
+    direct = _fresh(big).rgb(256).astype(int)
+    img = _fresh(big)
+    img.rgb(1024)
+    via_copy = img.rgb(256).astype(int)
+    assert via_copy.shape == direct.shape
+    assert np.abs(via_copy - direct).mean() < 1.0  # same picture to within rounding
+    assert not np.array_equal(via_copy, direct)  # and it really was shrunk from the copy
+
+
+def test_small_image_keeps_its_exact_pixels(photo):
+    """Images up to 1024 px are shrunk from the original whatever was asked first, so calibrations stay exact."""
+    small = photo.resize((640, 480), Image.Resampling.BICUBIC)
+    img = _fresh(small)
+    img.rgb(1024), img.rgb(512)
+    assert np.array_equal(img.rgb(256), _fresh(small).rgb(256))
