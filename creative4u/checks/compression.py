@@ -146,14 +146,18 @@ def consistent_steps(steps: list[int]) -> list[int]:
     The IJG table quantises the three low frequencies alike (base steps 11, 12, 12), so a true reading has them within
     2x of each other. A smooth graphic's coefficients cluster on a few values, which a comb 2-3x the real step also
     fits (a q70 save of a gradient read [7, 24, 20]): when the readings disagree, the smallest is the lattice. A
-    reading at the top of the candidate range fits any handful of large coefficients, and one position alone is no
-    evidence.
+    reading at the top of the candidate range fits any handful of large coefficients (it counts as a step, not as its
+    size). A quantised picture has a step at all three positions: a flat graphic whose edges run one way only (a
+    pictogram, a flag) has coefficients at one or two of them, the same few values repeated along each edge, which a
+    coarse comb fits by chance ([112, 99, 1]).
 
     >>> consistent_steps([18, 20, 21]), consistent_steps([7, 24, 20]), consistent_steps([1, 120, 32])
     ([18, 20, 21], [7, 7, 7], [1, 1, 1])
+    >>> consistent_steps([112, 99, 1])
+    [1, 1, 1]
     """
     valid = sorted(s for s in steps if 1 < s < _CANDIDATE_STEPS[-1])
-    if len(valid) < 2:
+    if len(valid) < 2 or min(steps) <= 1:
         return [1, 1, 1]
     if valid[-1] > 2 * valid[0]:
         return [valid[0]] * 3
@@ -169,7 +173,7 @@ class Compression(Check):
     name = "compression"
     option_names = ("min_quality",)
     description = "JPEG compression artefacts: file and pixel quality estimates (IJG scale), 8x8 blockiness."
-    version = "3"
+    version = "4"
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
     BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
     BLOCK_ALONE = 0.4  # the most blocking alone can score

@@ -308,6 +308,22 @@ def span_weight(span: float) -> float:
     return float(np.clip((span - SPAN_NONE) / (SPAN_FULL - SPAN_NONE), 0.0, 1.0))
 
 
+OPPOSITE = (("top", "bottom"), ("left", "right"))
+SYMMETRY_NONE, SYMMETRY_FULL = 0.4, 0.7  # narrower / wider band of an opposite pair: not a frame / a frame
+
+
+def band_symmetry(a: float, b: float) -> float:
+    """How much two opposite bands look like one frame's, 0..1: 1 when the narrower is >= 70% of the wider, 0 at <= 40%
+    (frames and letterbox bars are even; the canvas around an off-centre subject is not).
+
+    >>> band_symmetry(20, 20), band_symmetry(45, 118), band_symmetry(0, 30), round(band_symmetry(55, 100), 2)
+    (1.0, 0.0, 0.0, 0.5)
+    """
+    if max(a, b) <= 0:
+        return 0.0
+    return float(np.clip((min(a, b) / max(a, b) - SYMMETRY_NONE) / (SYMMETRY_FULL - SYMMETRY_NONE), 0.0, 1.0))
+
+
 MIN_BAND_FRAC = 0.012  # a band thinner than 1.2% of the side is a rendering edge, not a frame
 
 
@@ -597,8 +613,9 @@ class Border(Check):
 
     Bands are found on the colour-quantised image scanning inward from each side; straight full-length edges
     parallel to the sides (inset frame lines) on the Haar detail profile of rows and columns. A uniform band on one
-    side only (fog, a clear sky, a studio wall) stays below the decision point; straight-edged bands on two or more
-    sides do not.
+    side only (fog, a clear sky, a studio wall) stays below the decision point, and so do bands on two adjacent sides
+    or of very unequal widths (the canvas around an off-centre subject); even straight-edged bands on opposite sides
+    do not.
 
     >>> from PIL import Image, ImageOps
     >>> from skimage import data
@@ -611,8 +628,9 @@ class Border(Check):
 
     name = "border"
     option_names = ()
-    description = "Borders and frames: uniform bands with straight inner edges on the sides (widths as evidence)."
-    version = "7"
+    description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
+                   "sides (widths as evidence).")
+    version = "8"
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)
@@ -623,14 +641,19 @@ class Border(Check):
         strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
         scale = img.size[0] / shape[1]
         lines = self._inset_lines(luma(img, BORDER_SIDE))
-        ranked = sorted(strength.values(), reverse=True)
-        # Two framed sides make a frame; a single side, however clean, stays below the decision point (0.45).
-        frame = 0.45 * ranked[0] + 0.45 * ranked[1] + 0.2 * ranked[2]
-        score = logistic(max(frame, 0.8 * lines), 0.5, 0.08)
         widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
+        # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
+        # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
+        # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
+        pairs = sorted((min(strength[a], strength[b]) * band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE),
+                       reverse=True)
+        # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
+        frame = 0.9 * pairs[0] + 0.2 * pairs[1]
+        score = logistic(max(frame, 0.8 * lines), 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
+        values |= {f"band_{a}_{b}_symmetry": round(band_symmetry(widths[a], widths[b]), 3) for a, b in OPPOSITE}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "inset_line_strength": round(lines, 3)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
@@ -662,6 +685,8 @@ class Border(Check):
     def _summary(widths: dict[str, int], score: float, lines: float) -> str:
         sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
         if score < 0.5:
+            if len(sides) >= 2:
+                return f"no border: plain canvas around a subject, not an even frame ({', '.join(sides)})"
             return "no border" + (f": a plain band on one side only ({', '.join(sides)})" if sides else "")
         if sides:
             return f"border or frame: uniform bands with straight inner edges ({', '.join(sides)})"

@@ -216,3 +216,50 @@ def test_texture_is_not_grain_but_grain_on_a_photo_is():
         assert noisy.score >= threshold and noisy.values["noise_sigma"] > 6.0, (name, noisy.values)
     assert clean.values["flat_area_sigma"] >= 0 and "texture" in noise.measure(
         _load(Image.fromarray(data.grass()).convert("RGB"), None)).summary
+
+
+def _pictogram() -> Image.Image:
+    """A sign pictogram as clip-art libraries ship it: a black rounded square with a white symbol, drawn large and
+    shrunk with Lanczos (so its straight edges repeat the same anti-aliased values block after block)."""
+    from PIL import ImageDraw
+
+    big = Image.new("RGB", (1224, 1226), "white")
+    draw = ImageDraw.Draw(big)
+    draw.rounded_rectangle((34, 40, 1190, 1186), radius=60, fill="black")
+    for k in range(5):  # a staircase going down
+        draw.rectangle((250 + 140 * k, 300 + 120 * k, 390 + 140 * k, 900), fill="white")
+    return big.resize((640, 641), Image.Resampling.LANCZOS)
+
+
+def test_a_flat_pictogram_png_is_not_read_as_heavy_compression():
+    """Its edges run one way only, so its DCT coefficients sit at one or two low frequencies as the same few values,
+    which a coarse comb fits by chance: a step must be read at all three positions. A heavy JPEG of it still is."""
+    from creative4u.checks.compression import consistent_steps
+
+    check, threshold = get_check("compression"), load_profile("default").threshold_of("compression")
+    clean = check.measure(_load(_pictogram(), None))
+    assert clean.score < threshold and clean.values["pixel_quality"] == 100, clean.summary
+    assert consistent_steps([112, 99, 1]) == [1, 1, 1]
+    assert check.measure(_load(_pictogram(), 8)).score >= threshold
+
+
+def test_the_canvas_around_a_shadowed_or_off_centre_subject_is_not_a_frame(astronaut):
+    """A flag with a drop shadow leaves plain bands on two adjacent sides; an object placed off-centre leaves
+    uneven ones on both axes (120 px above, 40 below). Neither is a frame; an even frame around the same picture is."""
+    from PIL import ImageDraw
+
+    border, threshold = get_check("border"), load_profile("default").threshold_of("border")
+    flag = Image.new("RGB", (480, 360), "white")
+    draw = ImageDraw.Draw(flag)
+    draw.rectangle((14, 14, 449, 329), fill=(150, 150, 150))  # the shadow, offset down and right
+    flag.paste(astronaut.resize((430, 310)), (0, 0))
+    shadowed = border.measure(_load(flag, None))
+    assert shadowed.score < threshold and "not an even frame" in shadowed.summary, shadowed.summary
+    off_centre = Image.new("RGB", (480, 480), "white")
+    off_centre.paste(astronaut.resize((360, 320)), (100, 120))  # 100 px left, 20 right; 120 above, 40 below
+    uneven = border.measure(_load(off_centre, None))
+    assert uneven.score < threshold, uneven.summary
+    assert uneven.values["band_top_bottom_symmetry"] == 0.0
+    even = Image.new("RGB", (480, 480), "white")
+    even.paste(astronaut.resize((400, 400)), (40, 40))
+    assert border.measure(_load(even, None)).score >= threshold
