@@ -7,6 +7,7 @@
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3      # or scripts/build_clean_set.py
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-probe --sources probe
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-unseen --sources unseen
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-clipart --sources clipart
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -23,7 +24,9 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
   or inspected on (``plasma-workspace-wallpapers``, ``xfdesktop4-data``): an out-of-source check;
 * on request (``--sources unseen``), an ``unseen`` split built after every threshold was set: ``lxqt-themes``
   wallpapers and product shots (photographed objects cut out with alpha, from ``tuxpaint-stamps-default``, placed on
-  plain and soft-gradient canvases: :func:`on_canvas`).
+  plain and soft-gradient canvases: :func:`on_canvas`);
+* on request (``--sources clipart``), a ``clipart`` split added in pass 6, after every threshold was set: 120
+  drawings from ``openclipart-png`` (public domain: flat illustrations, icons, flags, pictograms) on white.
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -97,7 +100,11 @@ PROBE_SOURCES = (
 UNSEEN_ART = (ArtSource("lxqt-themes", ("usr/share/lxqt/wallpapers/*",), "usr/share/lxqt/"),)
 STAMP_PACKAGE = "tuxpaint-stamps-default"
 STAMP_SKIP = ("symbols/", "seasonal/", "town/roadsigns/", "town/flags/", "/cartoon/")  # drawings, signs, letters
-OUT_OF_SOURCE = ("probe", "unseen")  # sources that form a split of their own
+# A third (``--sources clipart``), added in pass 6 after every threshold was set: flat illustrations, icons, flags
+# and pictograms from the Open Clip Art Library (public domain) on a white canvas, a style none of the others had
+# from a real source (only rendered flat illustrations).
+CLIPART_PACKAGE, CLIPART_COUNT, CLIPART_MIN_SIDE = "openclipart-png", 120, 400
+OUT_OF_SOURCE = ("probe", "unseen", "clipart")  # sources that form a split of their own
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
 RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
@@ -307,6 +314,42 @@ def stamp_items(rng: np.random.Generator, side: int, cache_dir: Path | None = No
                    f"debian:{STAMP_PACKAGE}", licence, f"{holder} ({STAMP_PACKAGE}, Debian: {rel}); canvas made here")
 
 
+def clipart_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None,
+                  count: int = CLIPART_COUNT) -> Iterator[Item]:
+    """``count`` distinct clip-art drawings (short side >= 400 px), drawn on white and fitted to ``side`` px."""
+    try:
+        root = unpack_deb(CLIPART_PACKAGE, cache_dir)
+    except Exception as err:  # noqa: BLE001 - an unavailable package leaves the clip art out, with a warning
+        log.warning("clean set: %s unavailable (%s)", CLIPART_PACKAGE, err)
+        return
+    base = root / "usr/share/openclipart/png"
+    paths = sorted(base.rglob("*.png"))
+    seen: set[str] = set()  # the library files some drawings under two categories
+    for i in rng.permutation(len(paths)):
+        if len(seen) >= count:
+            return
+        drawing = _clipart_on_white(paths[int(i)], side, seen)
+        if drawing is not None:
+            rel = str(paths[int(i)].relative_to(base))
+            yield Item(f"debian:{CLIPART_PACKAGE}/{rel}", "clip_art", drawing, f"debian:{CLIPART_PACKAGE}",
+                       "public-domain", f"Open Clip Art Library ({CLIPART_PACKAGE}, Debian: {rel}); white canvas here")
+
+
+def _clipart_on_white(path: Path, side: int, seen: set[str]) -> Image.Image | None:
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()
+    if digest in seen:
+        return None
+    with Image.open(path) as im:
+        if min(im.size) < CLIPART_MIN_SIDE:
+            return None
+        rgba = im.convert("RGBA")
+    seen.add(digest)
+    drawing = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    scale = side / max(drawing.size)
+    return drawing.resize((max(1, round(drawing.width * scale)), max(1, round(drawing.height * scale))),
+                          Image.Resampling.LANCZOS)
+
+
 def _save(img: Image.Image, path: Path, rendered: bool, rng: np.random.Generator,
           quality: int | None = None) -> dict[str, Any]:
     if quality is None and rendered and rng.random() < 0.6:
@@ -346,7 +389,8 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     (out / "degraded").mkdir(parents=True, exist_ok=True)
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
             "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES),
-            "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache))}
+            "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache)),
+            "clipart": lambda: clipart_items(rng, side, cache)}
     unknown = sorted(set(sources) - set(gens))
     if unknown:
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")

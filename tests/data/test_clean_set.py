@@ -105,3 +105,26 @@ def test_product_shots_are_photographed_cutouts_on_a_plain_canvas_never_upscaled
         assert np.abs(arr[0, 0] - arr[0, -1]).max() <= 1 and np.abs(arr[-1, 0] - arr[-1, -1]).max() <= 1
         rows = (np.abs(arr - arr[:, :1]).max(axis=2) > 40).any(axis=1).sum()  # rows the object (and shadow) touch
         assert 200 <= rows <= 280, rows  # the cut-out is 220 rows at its own size; scaled to 80% of the canvas, 352
+
+
+def test_clip_art_is_drawn_on_white_once_each_and_only_when_large_enough(tmp_path, monkeypatch):
+    """The clip-art split reads the library as unpacked: transparent drawings land on white at the asked size, a
+    drawing filed under two categories counts once, and thumbnails are left out."""
+    from PIL import ImageDraw
+
+    import creative4u.data.clean_set as cs
+
+    base = tmp_path / "root" / "usr/share/openclipart/png"
+    for folder in ("signs", "transport"):
+        (base / folder).mkdir(parents=True)
+    drawing = Image.new("RGBA", (600, 450), (0, 0, 0, 0))
+    ImageDraw.Draw(drawing).rectangle((100, 80, 500, 370), fill=(30, 90, 200, 255))
+    drawing.save(base / "signs" / "bus.png")
+    drawing.save(base / "transport" / "bus.png")  # the same file in a second category
+    drawing.resize((200, 150)).save(base / "signs" / "thumb.png")
+    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: tmp_path / "root")
+    items = list(cs.clipart_items(np.random.default_rng(0), 320, tmp_path, count=5))
+    assert len(items) == 1 and items[0].style == "clip_art" and items[0].licence == "public-domain"
+    pic = np.asarray(items[0].image)
+    assert items[0].image.size == (320, 240)
+    assert (pic[0, 0] == 255).all() and pic[120, 160].tolist() == [30, 90, 200]  # white canvas, the drawing on it
