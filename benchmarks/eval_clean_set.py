@@ -82,6 +82,32 @@ def resaved_rejections(paths: list[str], profile: Any, quality: int) -> dict[str
             "rate": round(len(rejected) / max(1, len(paths)), 4), "by_check": by_check, "files": rejected}
 
 
+def hidden_jpeg_recall(paths: list[str], profile: Any, quality: int) -> dict[str, Any]:
+    """The split's clean creatives compressed at a heavy JPEG ``quality`` and then saved losslessly (PNG) and at
+    q95, as an upload passed through an editor is: the file's own table no longer tells, the pixels must. Returns
+    the compression check's recall on each."""
+    import io
+
+    from PIL import Image
+
+    from creative4u.checks.suite import CheckSuite
+    from creative4u.images import load_image
+
+    check = CheckSuite(profile).checks["compression"]
+    caught = {"PNG": 0, "JPEG95": 0}
+    for path in paths:
+        crushed = io.BytesIO()
+        with Image.open(path) as im:
+            im.convert("RGB").save(crushed, "JPEG", quality=quality)
+        decoded = Image.open(io.BytesIO(crushed.getvalue())).convert("RGB")
+        for fmt in caught:
+            buf = io.BytesIO()
+            decoded.save(buf, "PNG") if fmt == "PNG" else decoded.save(buf, "JPEG", quality=95)
+            caught[fmt] += check.decide(*check.timed_measure(load_image(buf.getvalue()))).flagged
+    recall = {f"recall_{k.lower()}": round(v / max(1, len(paths)), 4) for k, v in caught.items()}
+    return {"quality": quality, "images": len(paths), **recall}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default=str(DEFAULT_SET), help="clean-set folder (built there when missing)")
@@ -95,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-checks", default=None, help="comma list: time only these checks (default: all)")
     parser.add_argument("--resave", default="", help="comma list of JPEG qualities: also screen the clean images "
                         "re-encoded at each (e.g. 60,70,80)")
+    parser.add_argument("--hidden-jpeg", default="", help="comma list of heavy JPEG qualities: the clean images "
+                        "compressed at each, then saved as PNG and at q95; prints the compression check's recall")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -155,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         for r in result["resaved"]:
             print(f"re-saved at q{r['quality']}: {r['rejected']} of {r['images']} clean images rejected "
                   f"({r['rate']:.1%}) {r['by_check']}")
+    if args.hidden_jpeg:
+        qualities = [int(q) for q in args.hidden_jpeg.split(",")]
+        result["hidden_jpeg"] = [hidden_jpeg_recall(clean_paths, args.profile, q) for q in qualities]
+        for r in result["hidden_jpeg"]:
+            print(f"JPEG q{r['quality']} hidden behind a lossless re-save: compression recall {r['recall_png']:.1%} "
+                  f"(PNG), {r['recall_jpeg95']:.1%} (q95) of {r['images']}")
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -89,6 +89,7 @@ _DCT = np.array([[math.sqrt((1 if k == 0 else 2) / 8) * math.cos((2 * n + 1) * k
                  for k in range(8)])
 _STEP_POSITIONS = ((0, 1), (1, 0), (1, 1))  # low AC frequencies: present in every textured block
 _CANDIDATE_STEPS = np.arange(2, 121, dtype=np.float64)
+COARSEST_PAIR = 95  # two step readings this coarse with the third unreadable are chance (see consistent_steps)
 
 
 def _block_dct(gray: np.ndarray, offset: int = 0) -> np.ndarray:
@@ -146,18 +147,30 @@ def consistent_steps(steps: list[int]) -> list[int]:
     The IJG table quantises the three low frequencies alike (base steps 11, 12, 12), so a true reading has them within
     2x of each other. A smooth graphic's coefficients cluster on a few values, which a comb 2-3x the real step also
     fits (a q70 save of a gradient read [7, 24, 20]): when the readings disagree, the smallest is the lattice. A
-    reading at the top of the candidate range fits any handful of large coefficients (it counts as a step, not as its
-    size). A quantised picture has a step at all three positions: a flat graphic whose edges run one way only (a
-    pictogram, a flag) has coefficients at one or two of them, the same few values repeated along each edge, which a
-    coarse comb fits by chance ([112, 99, 1]).
+    reading at the top of the candidate range fits any handful of large coefficients, and one position alone is no
+    evidence. Two positions without the third, both near the top of the range (>= 95: quality <= 6), are what a flat
+    graphic whose edges run one way (a pictogram, a flag) gives: the same few values repeated along each edge, which
+    a coarse comb fits by chance; a JPEG that coarse quantises all three. (A moderate pair, [1, 39, 39], is a real
+    re-saved JPEG of a picture with little structure one way.)
 
     >>> consistent_steps([18, 20, 21]), consistent_steps([7, 24, 20]), consistent_steps([1, 120, 32])
     ([18, 20, 21], [7, 7, 7], [1, 1, 1])
-    >>> consistent_steps([112, 99, 1])
-    [1, 1, 1]
+    >>> consistent_steps([112, 99, 1]), consistent_steps([1, 39, 39])
+    ([1, 1, 1], [39, 39, 39])
+
+    At the other end, a step at all three positions with two of them at the top of the range is a picture quantised
+    so coarsely (quality <= 5, re-saved losslessly) that every low AC coefficient on its block grid went to zero
+    while the blocks' edges fill the shifted grid: no clean picture of the clean set, nor any of its re-saves at
+    q50-q90, reads that way.
+
+    >>> consistent_steps([120, 120, 120]), consistent_steps([73, 120, 120]), consistent_steps([120, 1, 120])
+    ([120, 120, 120], [120, 120, 120], [1, 1, 1])
     """
+    top = int(_CANDIDATE_STEPS[-1])
+    if min(steps) > 1 and sum(s >= top for s in steps) >= 2:
+        return [top] * 3
     valid = sorted(s for s in steps if 1 < s < _CANDIDATE_STEPS[-1])
-    if len(valid) < 2 or min(steps) <= 1:
+    if len(valid) < 2 or (min(steps) <= 1 and valid[0] >= COARSEST_PAIR):
         return [1, 1, 1]
     if valid[-1] > 2 * valid[0]:
         return [valid[0]] * 3

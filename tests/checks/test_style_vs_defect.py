@@ -218,29 +218,15 @@ def test_texture_is_not_grain_but_grain_on_a_photo_is():
         _load(Image.fromarray(data.grass()).convert("RGB"), None)).summary
 
 
-def _pictogram() -> Image.Image:
-    """A sign pictogram as clip-art libraries ship it: a black rounded square with a white symbol, drawn large and
-    shrunk with Lanczos (so its straight edges repeat the same anti-aliased values block after block)."""
-    from PIL import ImageDraw
+def test_two_coarse_step_readings_without_the_third_are_chance():
+    """Open Clip Art's stairs pictogram (a PNG, never a JPEG) read [112, 99, 1] and a two-colour flag [110, 1, 115]:
+    a flat graphic's edges run one way and repeat the same few DCT values, which a coarse comb fits by chance. A JPEG
+    that coarse quantises all three low frequencies; a moderate agreeing pair is a real re-saved JPEG."""
+    from creative4u.checks.compression import consistent_steps, quality_from_steps
 
-    big = Image.new("RGB", (1224, 1226), "white")
-    draw = ImageDraw.Draw(big)
-    draw.rounded_rectangle((34, 40, 1190, 1186), radius=60, fill="black")
-    for k in range(5):  # a staircase going down
-        draw.rectangle((250 + 140 * k, 300 + 120 * k, 390 + 140 * k, 900), fill="white")
-    return big.resize((640, 641), Image.Resampling.LANCZOS)
-
-
-def test_a_flat_pictogram_png_is_not_read_as_heavy_compression():
-    """Its edges run one way only, so its DCT coefficients sit at one or two low frequencies as the same few values,
-    which a coarse comb fits by chance: a step must be read at all three positions. A heavy JPEG of it still is."""
-    from creative4u.checks.compression import consistent_steps
-
-    check, threshold = get_check("compression"), load_profile("default").threshold_of("compression")
-    clean = check.measure(_load(_pictogram(), None))
-    assert clean.score < threshold and clean.values["pixel_quality"] == 100, clean.summary
-    assert consistent_steps([112, 99, 1]) == [1, 1, 1]
-    assert check.measure(_load(_pictogram(), 8)).score >= threshold
+    assert consistent_steps([112, 99, 1]) == consistent_steps([110, 1, 115]) == [1, 1, 1]
+    assert quality_from_steps(consistent_steps([1, 39, 39])) < 40  # still read as heavy compression
+    assert quality_from_steps(consistent_steps([107, 96, 120])) < 10  # all three read: a real q10 JPEG
 
 
 def test_the_canvas_around_a_shadowed_or_off_centre_subject_is_not_a_frame(astronaut):
@@ -263,3 +249,20 @@ def test_the_canvas_around_a_shadowed_or_off_centre_subject_is_not_a_frame(astro
     even = Image.new("RGB", (480, 480), "white")
     even.paste(astronaut.resize((400, 400)), (40, 40))
     assert border.measure(_load(even, None)).score >= threshold
+
+
+def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compression():
+    """At quality <= 6 every low AC coefficient on the block grid of a smooth picture goes to zero while the block
+    edges fill the shifted grid: the step readings all sit at the top of the range. That is the coarsest
+    quantisation there is, not a missing reading."""
+    from creative4u.checks.compression import consistent_steps
+
+    smooth = render_style("gradient", np.random.default_rng(4), (512, 512))
+    buf = io.BytesIO()
+    smooth.save(buf, "JPEG", quality=6)
+    crushed = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    m = get_check("compression").measure(_load(crushed, None))
+    assert sum(s >= 120 for s in m.values["dct_steps"]) >= 2 and min(m.values["dct_steps"]) > 1, m.values
+    assert m.score >= load_profile("default").threshold_of("compression"), m.summary
+    assert consistent_steps([120, 1, 120]) == [1, 1, 1]  # one position unread: no evidence
+    assert get_check("compression").measure(_load(smooth, None)).score < 0.5  # the clean PNG
