@@ -90,6 +90,7 @@ _DCT = np.array([[math.sqrt((1 if k == 0 else 2) / 8) * math.cos((2 * n + 1) * k
 _STEP_POSITIONS = ((0, 1), (1, 0), (1, 1))  # low AC frequencies: present in every textured block
 _CANDIDATE_STEPS = np.arange(2, 121, dtype=np.float64)
 COARSEST_PAIR = 95  # two step readings this coarse with the third unreadable are chance (see consistent_steps)
+COARSE_THIRD = 40  # with two readings at the top, the third must be this coarse too (see consistent_steps)
 
 
 def _block_dct(gray: np.ndarray, offset: int = 0) -> np.ndarray:
@@ -158,16 +159,16 @@ def consistent_steps(steps: list[int]) -> list[int]:
     >>> consistent_steps([112, 99, 1]), consistent_steps([1, 39, 39])
     ([1, 1, 1], [39, 39, 39])
 
-    At the other end, a step at all three positions with two of them at the top of the range is a picture quantised
-    so coarsely (quality <= 5, re-saved losslessly) that every low AC coefficient on its block grid went to zero
-    while the blocks' edges fill the shifted grid: no clean picture of the clean set, nor any of its re-saves at
-    q50-q90, reads that way.
+    At the other end, two positions at the top of the range and a coarse third (>= 40) are a picture quantised so
+    coarsely (quality <= 8, re-saved losslessly) that every low AC coefficient on its block grid went to zero while
+    the blocks' edges fill the shifted grid. A smooth graphic re-saved at q60 can read two top positions too, but its
+    third reads the real, fine step ([9, 120, 120]).
 
-    >>> consistent_steps([120, 120, 120]), consistent_steps([73, 120, 120]), consistent_steps([120, 1, 120])
+    >>> consistent_steps([120, 120, 120]), consistent_steps([73, 120, 120]), consistent_steps([9, 120, 120])
     ([120, 120, 120], [120, 120, 120], [1, 1, 1])
     """
     top = int(_CANDIDATE_STEPS[-1])
-    if min(steps) > 1 and sum(s >= top for s in steps) >= 2:
+    if min(steps) >= COARSE_THIRD and sum(s >= top for s in steps) >= 2:
         return [top] * 3
     valid = sorted(s for s in steps if 1 < s < _CANDIDATE_STEPS[-1])
     if len(valid) < 2 or (min(steps) <= 1 and valid[0] >= COARSEST_PAIR):
