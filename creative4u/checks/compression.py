@@ -187,7 +187,7 @@ class Compression(Check):
     name = "compression"
     option_names = ("min_quality",)
     description = "JPEG compression artefacts: file and pixel quality estimates (IJG scale), 8x8 blockiness."
-    version = "4"
+    version = "5"
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
     BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
     BLOCK_ALONE = 0.4  # the most blocking alone can score
