@@ -55,13 +55,19 @@ def cost_per_image(paths: list[str], profile: Any) -> dict[str, float]:
             "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_mean_ms": round(statistics.fmean(cpu), 1)}
 
 
+def _jpeg_of(path: str, quality: int) -> bytes:
+    """The image at ``path`` re-encoded as a JPEG at ``quality`` (4:2:0, as Pillow and most upload tools save)."""
+    from PIL import Image
+
+    from creative4u.data.clean_set import encode_jpeg
+
+    with Image.open(path) as im:
+        return encode_jpeg(im.convert("RGB"), quality)
+
+
 def resaved_rejections(paths: list[str], profile: Any, quality: int) -> dict[str, Any]:
     """The split's clean creatives re-encoded as JPEG at ``quality`` (as a shop's upload tool would) and screened:
     how many the profile rejects, and by which vetoing checks."""
-    import io
-
-    from PIL import Image
-
     from creative4u.checks.suite import CheckSuite
     from creative4u.images import load_image
 
@@ -69,10 +75,7 @@ def resaved_rejections(paths: list[str], profile: Any, quality: int) -> dict[str
     by_check: dict[str, int] = {}
     rejected = []
     for path in paths:
-        buf = io.BytesIO()
-        with Image.open(path) as im:
-            im.convert("RGB").save(buf, "JPEG", quality=quality)
-        screen = suite.screen(load_image(buf.getvalue(), name=Path(path).name))
+        screen = suite.screen(load_image(_jpeg_of(path, quality), name=Path(path).name))
         if screen.vetoed:
             rejected.append(Path(path).name)
             for name in screen.flagged:
@@ -91,19 +94,17 @@ def hidden_jpeg_recall(paths: list[str], profile: Any, quality: int) -> dict[str
     from PIL import Image
 
     from creative4u.checks.suite import CheckSuite
+    from creative4u.data.clean_set import encode_jpeg
     from creative4u.images import load_image
 
     check = CheckSuite(profile).checks["compression"]
     caught = {"PNG": 0, "JPEG95": 0}
     for path in paths:
-        crushed = io.BytesIO()
-        with Image.open(path) as im:
-            im.convert("RGB").save(crushed, "JPEG", quality=quality)
-        decoded = Image.open(io.BytesIO(crushed.getvalue())).convert("RGB")
-        for fmt in caught:
-            buf = io.BytesIO()
-            decoded.save(buf, "PNG") if fmt == "PNG" else decoded.save(buf, "JPEG", quality=95)
-            caught[fmt] += check.decide(*check.timed_measure(load_image(buf.getvalue()))).flagged
+        decoded = Image.open(io.BytesIO(_jpeg_of(path, quality))).convert("RGB")
+        png = io.BytesIO()
+        decoded.save(png, "PNG")
+        for fmt, data in (("PNG", png.getvalue()), ("JPEG95", encode_jpeg(decoded, 95))):
+            caught[fmt] += check.decide(*check.timed_measure(load_image(data))).flagged
     recall = {f"recall_{k.lower()}": round(v / max(1, len(paths)), 4) for k, v in caught.items()}
     return {"quality": quality, "images": len(paths), **recall}
 

@@ -170,12 +170,12 @@ def consistent_steps(steps: list[int]) -> list[int]:
     top = int(_CANDIDATE_STEPS[-1])
     if min(steps) >= COARSE_THIRD and sum(s >= top for s in steps) >= 2:
         return [top] * 3
-    valid = sorted(s for s in steps if 1 < s < _CANDIDATE_STEPS[-1])
+    valid = sorted(s for s in steps if 1 < s < top)
     if len(valid) < 2 or (min(steps) <= 1 and valid[0] >= COARSEST_PAIR):
         return [1, 1, 1]
     if valid[-1] > 2 * valid[0]:
         return [valid[0]] * 3
-    return [s if 1 < s < _CANDIDATE_STEPS[-1] else valid[0] for s in steps]
+    return [s if 1 < s < top else valid[0] for s in steps]
 
 
 class Compression(Check):

@@ -645,15 +645,15 @@ class Border(Check):
         # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
         # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
         # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
-        pairs = sorted((min(strength[a], strength[b]) * band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE),
-                       reverse=True)
+        symmetry = {(a, b): band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE}
+        pairs = sorted((min(strength[a], strength[b]) * even for (a, b), even in symmetry.items()), reverse=True)
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
         score = logistic(max(frame, 0.8 * lines), 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
-        values |= {f"band_{a}_{b}_symmetry": round(band_symmetry(widths[a], widths[b]), 3) for a, b in OPPOSITE}
+        values |= {f"band_{a}_{b}_symmetry": round(even, 3) for (a, b), even in symmetry.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "inset_line_strength": round(lines, 3)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)

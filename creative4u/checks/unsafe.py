@@ -168,7 +168,11 @@ class Nsfw(Check):
         from creative4u.checks.quality import Sharpness
         from creative4u.checks.quality_measures import MIN_EDGES
 
-        sharp = Sharpness().measure(img).values
+        report = img.shared("screen-reports", dict).get("sharpness")  # measured earlier in the same screen
+        if report is not None and report.status in ("ok", "flagged") and "n_edges" in (report.values or {}):
+            sharp = report.values
+        else:
+            sharp = Sharpness().measure(img).values
         sigma = sharp.get("blur_sigma_px")
         values.update(n_edges=sharp.get("n_edges"), blur_sigma_px=sigma)
         if sharp.get("n_edges", 0) >= MIN_EDGES and sigma is not None and sigma < Sharpness.SOFT_DESIGN_SIGMA:

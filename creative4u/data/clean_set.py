@@ -178,13 +178,21 @@ def _source_files(root: Path, pattern: str, largest_per_folder: bool) -> list[Pa
     return sorted(best.values())
 
 
+def _unpacked(package: str, cache_dir: Path | None) -> Path | None:
+    """The unpacked root of a Debian package, or None (with a warning): a package that cannot be fetched leaves its
+    styles out of the set rather than failing the build."""
+    try:
+        return unpack_deb(package, cache_dir)
+    except Exception as err:  # noqa: BLE001 - any fetch or unpack failure means the same: this source is missing
+        log.warning("clean set: %s unavailable (%s)", package, err)
+        return None
+
+
 def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None,
               sources: Sequence[ArtSource] = ART_SOURCES) -> Iterator[Item]:
     for src in sources:
-        try:
-            root = unpack_deb(src.package, cache_dir)
-        except Exception as err:  # noqa: BLE001 - an unavailable package leaves its styles out, with a warning
-            log.warning("clean set: %s unavailable (%s)", src.package, err)
+        root = _unpacked(src.package, cache_dir)
+        if root is None:
             continue
         paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
         for pattern in src.patterns:
@@ -294,10 +302,8 @@ def on_canvas(cut: Image.Image, rng: np.random.Generator, side: int) -> Image.Im
 
 def stamp_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
     """Product shots from Tux Paint's photographic stamps (:func:`is_photo_cutout`), each on a canvas."""
-    try:
-        root = unpack_deb(STAMP_PACKAGE, cache_dir)
-    except Exception as err:  # noqa: BLE001 - an unavailable package leaves the product shots out, with a warning
-        log.warning("clean set: %s unavailable (%s)", STAMP_PACKAGE, err)
+    root = _unpacked(STAMP_PACKAGE, cache_dir)
+    if root is None:
         return
     paragraphs = parse_dep5((root / "usr/share/doc" / STAMP_PACKAGE / "copyright").read_text(errors="replace"))
     base = root / "usr/share/tuxpaint/stamps"
@@ -317,10 +323,8 @@ def stamp_items(rng: np.random.Generator, side: int, cache_dir: Path | None = No
 def clipart_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None,
                   count: int = CLIPART_COUNT) -> Iterator[Item]:
     """``count`` distinct clip-art drawings (short side >= 400 px), drawn on white and fitted to ``side`` px."""
-    try:
-        root = unpack_deb(CLIPART_PACKAGE, cache_dir)
-    except Exception as err:  # noqa: BLE001 - an unavailable package leaves the clip art out, with a warning
-        log.warning("clean set: %s unavailable (%s)", CLIPART_PACKAGE, err)
+    root = _unpacked(CLIPART_PACKAGE, cache_dir)
+    if root is None:
         return
     base = root / "usr/share/openclipart/png"
     paths = sorted(base.rglob("*.png"))

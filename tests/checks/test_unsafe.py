@@ -109,3 +109,21 @@ def test_a_skin_toned_gradient_with_no_shapes_is_not_nsfw():
     report = unsafe.Nsfw().run(img)
     assert not report.flagged and report.values["n_edges"] < 5, report.values
     assert "smooth design" in report.summary
+
+
+def test_no_shapes_reads_the_sharpness_report_of_the_same_screen(photos, monkeypatch):
+    """In a screen the sharpness check has already measured the picture: the NSFW second look reuses that reading
+    instead of measuring sharpness again (and a direct call, with no screen, still measures it)."""
+    from creative4u.checks.quality import Sharpness
+    from creative4u.checks.suite import MEMORY_CACHE, CheckSuite
+
+    monkeypatch.setattr(unsafe, "opennsfw_score", lambda img: 0.9)  # flag it, so the second look runs
+    calls = []
+    measure = Sharpness.measure
+    monkeypatch.setattr(Sharpness, "measure", lambda self, img: calls.append(1) or measure(self, img))
+    MEMORY_CACHE.clear()
+    screen = CheckSuite("default").screen(LoadedImage.from_pil(photos["coffee"], name="coffee"))
+    assert len(calls) == 1  # the sharpness check's own measurement only
+    assert screen.reports["nsfw"].values["n_edges"] == screen.reports["sharpness"].values["n_edges"]
+    unsafe.Nsfw().run(LoadedImage.from_pil(photos["coffee"], name="coffee"))
+    assert len(calls) == 2
