@@ -122,7 +122,10 @@ def test_no_shapes_reads_the_sharpness_report_of_the_same_screen(photos, monkeyp
     measure = Sharpness.measure
     monkeypatch.setattr(Sharpness, "measure", lambda self, img: calls.append(1) or measure(self, img))
     MEMORY_CACHE.clear()
-    screen = CheckSuite("default").screen(LoadedImage.from_pil(photos["coffee"], name="coffee"))
+    try:
+        screen = CheckSuite("default").screen(LoadedImage.from_pil(photos["coffee"], name="coffee"))
+    finally:
+        MEMORY_CACHE.clear()  # the faked open_nsfw flag must not reach later tests through the process-wide cache
     assert len(calls) == 1  # the sharpness check's own measurement only
     assert screen.reports["nsfw"].values["n_edges"] == screen.reports["sharpness"].values["n_edges"]
     unsafe.Nsfw().run(LoadedImage.from_pil(photos["coffee"], name="coffee"))
