@@ -28,6 +28,10 @@ import numpy as np
 from creative4u.checks.base import Check, Evidence, Measurement, heatmap_evidence
 from creative4u.checks.learned_view import learned_key, with_learned_view
 from creative4u.checks.quality_measures import (
+    COARSE_TOL,
+    FINE_TOL,
+    OPEN_FULL,
+    OPEN_NONE,
     SIDES,
     block_mean,
     blockiness,
@@ -40,6 +44,7 @@ from creative4u.checks.quality_measures import (
     hasler_susstrunk,
     line_profile,
     noise_level,
+    open_corners,
     resampling_peak,
     scan_band,
     side_view,
@@ -630,7 +635,7 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "8"
+    version = "9"
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)
@@ -647,19 +652,28 @@ class Border(Check):
         # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
         symmetry = {(a, b): band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE}
         pairs = sorted((min(strength[a], strength[b]) * even for (a, b), even in symmetry.items()), reverse=True)
+        # A frame's picture is a rectangle that fills the box inside the bands; a rounded sign, card or arrow on a
+        # plain canvas leaves the box's corners canvas (one open corner is allowed: a page's fold, a white sky). Its
+        # straight sides also read as inset lines, so the discount covers both readings.
+        tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
+        framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
+        opened = open_corners(colour(img, BORDER_SIDE), framed, tol)
+        rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
-        score = logistic(max(frame, 0.8 * lines), 0.5, 0.08)
+        score = logistic(max(frame, 0.8 * lines) * rectangular, 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
         values |= {f"band_{a}_{b}_symmetry": round(even, 3) for (a, b), even in symmetry.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
+                   "open_corners": opened,
                    "inset_line_strength": round(lines, 3)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
         evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
                              "uniform bands along the sides (px)")]
-        return Measurement(score=score, values=values, evidence=evidence, summary=self._summary(widths, score, lines))
+        summary = self._summary(widths, score, lines, opened)
+        return Measurement(score=score, values=values, evidence=evidence, summary=summary)
 
     @staticmethod
     def _inset_lines(gray: np.ndarray) -> float:
@@ -682,9 +696,12 @@ class Border(Check):
                 "content_offset_y": round((widths["top"] + ch / 2) / h - 0.5, 4)}
 
     @staticmethod
-    def _summary(widths: dict[str, int], score: float, lines: float) -> str:
+    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0) -> str:
         sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
         if score < 0.5:
+            if len(sides) >= 2 and opened >= OPEN_FULL:
+                return (f"no border: a shape with rounded or open corners on a plain canvas ({opened} of 4 corners "
+                        f"inside the bands are canvas; {', '.join(sides)})")
             if len(sides) >= 2:
                 return f"no border: plain canvas around a subject, not an even frame ({', '.join(sides)})"
             return "no border" + (f": a plain band on one side only ({', '.join(sides)})" if sides else "")

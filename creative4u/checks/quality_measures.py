@@ -339,12 +339,13 @@ def side_view(rgb: np.ndarray, side: str) -> np.ndarray:
     return views[side] if side in views else rgb.transpose(1, 0, 2)[::-1]
 
 
+COARSE_TOL = 14  # grey levels: a pixel has the band's colour when every channel is this close
 FINE_TOL = 5  # grey levels: a pale frame around a pale canvas (235 grey around 248 off-white) differs by ~13
 SPAN_SURE = 0.5  # a coarse band whose inner edge already meets content along half the side needs no second look
 STEP_MIN = 8  # a frame's inner edge jumps at least this much from one row to the next (a drift never does)
 
 
-def scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[str, float]:
+def scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, float]:
     """The band along row 0 of ``view`` (:func:`_scan_band`), looked at again with a fine tolerance when the coarse
     one ran on: a light grey frame around a white product canvas is within ``tol`` of the canvas, so the coarse band
     runs to the product. The fine band replaces it only where its inner edge is an abrupt step along most of the
@@ -382,7 +383,7 @@ def inner_step(view: np.ndarray, width: int) -> float:
     return float((jump >= STEP_MIN).mean())
 
 
-def _scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[str, float]:
+def _scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, float]:
     """Width of the uniform band along row 0 of ``view``, and how straight and flat it is.
 
     The image is quantised against the outermost rows' colour: a pixel has the band colour when every channel is
@@ -413,6 +414,48 @@ def _scan_band(view: np.ndarray, tol: int = 14, max_frac: float = 0.9) -> dict[s
     out["span"] = float(outside[:2].max())
     out["flat"] = float(np.clip(1.5 - view[:width].std(axis=(0, 1)).max() / 4.0, 0.0, 1.0))  # std <= 2: paint
     return out
+
+
+CORNER_FRAC = 0.03  # the corner patch: 3% of the content box's shorter side (inside a rounded corner of radius 10%)
+CORNER_OPEN = 0.6  # share of the patch in the band's colour: the content does not reach that corner
+OPEN_NONE, OPEN_FULL = 1, 3  # open corners: a frame still (one clipped by a fold or a sky) / a rounded shape on canvas
+
+
+def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | None = None) -> int:
+    """How many corners of the content box inside the bands (``width`` per side, 0: none) hold the band's colour,
+    not content (0..4).
+
+    A framed, letterboxed or pasted picture is a rectangle: its content runs into all four corners. A pictogram's
+    rounded square, a rounded card or a pointed arrow on a plain canvas has straight sides too, but its corners stay
+    canvas. ``tol`` is each side's colour tolerance: the one its band was found with (a pale frame around an
+    off-white product canvas differs from it by less than the coarse 14 grey levels).
+
+    >>> canvas = np.full((100, 100, 3), 255, np.uint8); canvas[10:90, 10:90] = 0
+    >>> open_corners(canvas, {"top": 10, "bottom": 10, "left": 10, "right": 10})
+    0
+    >>> card = np.full((100, 100, 3), 255, np.uint8)
+    >>> _ = cv2.rectangle(card, (22, 10), (77, 89), (0, 0, 0), -1); _ = cv2.rectangle(card, (10, 22), (89, 77), 0, -1)
+    >>> for cx, cy in ((22, 22), (77, 22), (22, 77), (77, 77)): _ = cv2.circle(card, (cx, cy), 12, (0, 0, 0), -1)
+    >>> open_corners(card, {"top": 10, "bottom": 10, "left": 10, "right": 10})
+    4
+    """
+    h, w = rgb.shape[:2]
+    top, left = width["top"], width["left"]
+    bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
+    tol = tol or {}
+    c = max(2, round(CORNER_FRAC * min(bottom - top, right - left)))
+    refs = {s: np.median(side_view(rgb, s)[:2].reshape(-1, 3), axis=0).astype(np.int16) for s in SIDES if width[s]}
+    corners = (("top", "left", slice(top, top + c), slice(left, left + c)),
+               ("top", "right", slice(top, top + c), slice(right - c, right)),
+               ("bottom", "left", slice(bottom - c, bottom), slice(left, left + c)),
+               ("bottom", "right", slice(bottom - c, bottom), slice(right - c, right)))
+    opened = 0
+    for a, b, rows, cols in corners:
+        patch = rgb[rows, cols].astype(np.int16)
+        shares = [float((np.abs(patch - refs[s]).max(axis=2) <= tol.get(s, COARSE_TOL)).mean()) for s in (a, b)
+                  if s in refs]
+        opened += max(shares, default=0.0) >= CORNER_OPEN
+    return opened
 
 
 def line_profile(gray: np.ndarray, t: float = 12.0) -> np.ndarray:

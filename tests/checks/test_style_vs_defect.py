@@ -251,6 +251,29 @@ def test_the_canvas_around_a_shadowed_or_off_centre_subject_is_not_a_frame(astro
     assert border.measure(_load(even, None)).score >= threshold
 
 
+
+def test_a_rounded_sign_or_card_on_a_plain_canvas_is_not_a_frame_but_the_square_picture_is(astronaut):
+    """A pictogram's rounded square, or a photo card with rounded corners, sits on an even white margin like a
+    framed picture, but its corners are canvas; the same picture pasted square is a frame (the degradation)."""
+    from PIL import ImageDraw
+
+    border, threshold = get_check("border"), load_profile("default").threshold_of("border")
+    sign = Image.new("RGB", (400, 400), "white")
+    draw = ImageDraw.Draw(sign)
+    draw.rounded_rectangle((24, 24, 375, 375), radius=40, fill="black")
+    draw.polygon([(90, 200), (200, 100), (200, 160), (310, 160), (310, 240), (200, 240), (200, 300)], fill="white")
+    rounded = border.measure(_load(sign, None))
+    assert rounded.score < 0.5 and rounded.values["open_corners"] == 4, rounded.summary
+    assert "rounded or open corners" in rounded.summary
+    mask = Image.new("L", (352, 352), 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, 351, 351), radius=36, fill=255)
+    card, square = Image.new("RGB", (400, 400), "white"), Image.new("RGB", (400, 400), "white")
+    card.paste(astronaut.resize((352, 352)), (24, 24), mask)
+    square.paste(astronaut.resize((352, 352)), (24, 24))
+    assert border.measure(_load(card, None)).score < 0.5
+    framed = border.measure(_load(square, None))
+    assert framed.score >= threshold and framed.values["open_corners"] <= 1, framed.summary
+
 def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compression():
     """At quality <= 6 every low AC coefficient on the block grid of a smooth picture goes to zero while the block
     edges fill the shifted grid: the step readings all sit at the top of the range. That is the coarsest
