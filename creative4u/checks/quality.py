@@ -46,6 +46,7 @@ from creative4u.checks.quality_measures import (
     noise_level,
     open_corners,
     resampling_peak,
+    same_paint,
     scan_band,
     side_view,
 )
@@ -635,7 +636,7 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "9"
+    version = "10"
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)
@@ -650,14 +651,18 @@ class Border(Check):
         # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
         # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
         # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
+        # And they are one paint on both sides: the outer stripes of a tricolour flag (green / red) are not.
+        rgb = colour(img, BORDER_SIDE)
         symmetry = {(a, b): band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE}
-        pairs = sorted((min(strength[a], strength[b]) * even for (a, b), even in symmetry.items()), reverse=True)
+        paint = {(a, b): same_paint(rgb, a, b) for a, b in OPPOSITE}
+        pairs = sorted((min(strength[a], strength[b]) * even * paint[a, b] for (a, b), even in symmetry.items()),
+                       reverse=True)
         # A frame's picture is a rectangle that fills the box inside the bands; a rounded sign, card or arrow on a
         # plain canvas leaves the box's corners canvas (one open corner is allowed: a page's fold, a white sky). Its
         # straight sides also read as inset lines, so the discount covers both readings.
         tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
         framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
-        opened = open_corners(colour(img, BORDER_SIDE), framed, tol)
+        opened = open_corners(rgb, framed, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
@@ -666,6 +671,7 @@ class Border(Check):
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
         values |= {f"band_{a}_{b}_symmetry": round(even, 3) for (a, b), even in symmetry.items()}
+        values |= {f"band_{a}_{b}_same_paint": round(same, 3) for (a, b), same in paint.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "open_corners": opened,
                    "inset_line_strength": round(lines, 3)}

@@ -421,6 +421,31 @@ CORNER_OPEN = 0.6  # share of the patch in the band's colour: the content does n
 OPEN_NONE, OPEN_FULL = 1, 3  # open corners: a frame still (one clipped by a fold or a sky) / a rounded shape on canvas
 
 
+def band_colour(rgb: np.ndarray, side: str) -> np.ndarray:
+    """The paint of the band along ``side``: the median colour of the two outermost rows (int16, for differences).
+
+    >>> band_colour(np.full((10, 10, 3), 200, np.uint8), "left").tolist()
+    [200, 200, 200]
+    """
+    return np.median(side_view(rgb, side)[:2].reshape(-1, 3), axis=0).astype(np.int16)
+
+
+PAINT_SAME, PAINT_OTHER = 20, 40  # grey levels (largest channel) between opposite bands: one paint / two paints
+
+
+def same_paint(rgb: np.ndarray, a: str, b: str) -> float:
+    """How much the bands along two opposite sides share one paint, 0..1: a frame, a letterbox and a pillarbox are
+    painted alike on both sides; the outer stripes of a tricolour flag (green / red) are not.
+
+    >>> flag = np.zeros((60, 90, 3), np.uint8); flag[:, :30] = (0, 140, 70); flag[:, 30:60] = 255
+    >>> flag[:, 60:] = (205, 40, 50)
+    >>> same_paint(flag, "left", "right"), same_paint(np.full((60, 90, 3), 30, np.uint8), "left", "right")
+    (0.0, 1.0)
+    """
+    d = float(np.abs(band_colour(rgb, a) - band_colour(rgb, b)).max())
+    return float(np.clip((PAINT_OTHER - d) / (PAINT_OTHER - PAINT_SAME), 0.0, 1.0))
+
+
 def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | None = None) -> int:
     """How many corners of the content box inside the bands (``width`` per side, 0: none) hold the band's colour,
     not content (0..4).
@@ -444,7 +469,7 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | N
     bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
     tol = tol or {}
     c = max(2, round(CORNER_FRAC * min(bottom - top, right - left)))
-    refs = {s: np.median(side_view(rgb, s)[:2].reshape(-1, 3), axis=0).astype(np.int16) for s in SIDES if width[s]}
+    refs = {s: band_colour(rgb, s) for s in SIDES if width[s]}
     corners = (("top", "left", slice(top, top + c), slice(left, left + c)),
                ("top", "right", slice(top, top + c), slice(right - c, right)),
                ("bottom", "left", slice(bottom - c, bottom), slice(left, left + c)),

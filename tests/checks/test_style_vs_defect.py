@@ -274,6 +274,21 @@ def test_a_rounded_sign_or_card_on_a_plain_canvas_is_not_a_frame_but_the_square_
     framed = border.measure(_load(square, None))
     assert framed.score >= threshold and framed.values["open_corners"] <= 1, framed.summary
 
+
+def test_bars_of_two_paints_are_a_flag_not_a_pillarbox(astronaut):
+    """A tricolour flag's outer stripes are even, straight-edged bands on opposite sides, but of two paints; a
+    pillarbox or a frame is one paint on both sides."""
+    border, threshold = get_check("border"), load_profile("default").threshold_of("border")
+    green, red, scores = (0, 140, 70), (205, 40, 50), {}
+    for name, (left, right) in {"flag": (green, red), "pillarbox": (green, green)}.items():
+        canvas = Image.new("RGB", (480, 320), right)
+        canvas.paste(Image.new("RGB", (160, 320), left), (0, 0))
+        canvas.paste(astronaut.resize((160, 320)), (160, 0))
+        m = border.measure(_load(canvas, None))
+        scores[name] = (m.score, m.values["band_left_right_same_paint"])
+    assert scores["flag"][0] < 0.5 and scores["flag"][1] == 0.0, scores
+    assert scores["pillarbox"][0] >= threshold and scores["pillarbox"][1] == 1.0, scores
+
 def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compression():
     """At quality <= 6 every low AC coefficient on the block grid of a smooth picture goes to zero while the block
     edges fill the shifted grid: the step readings all sit at the top of the range. That is the coarsest
