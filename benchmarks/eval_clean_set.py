@@ -6,6 +6,7 @@ each check's recall and false flags) and its cost per image on one core.
     python benchmarks/eval_clean_set.py --split probe --set ~/.cache/creative4u/clean-set/v3-probe   # unseen sources
     python benchmarks/eval_clean_set.py --split unseen --set ~/.cache/creative4u/clean-set/v3-unseen # + product shots
     python benchmarks/eval_clean_set.py --split clipart --set ~/.cache/creative4u/clean-set/v3-clipart  # clip art
+    python benchmarks/eval_clean_set.py --split landscapes --set ~/.cache/creative4u/clean-set/v3-landscapes  # photos
 
 The set is :mod:`creative4u.data.clean_set` (digital art, gradients, flat illustration, low-/high-key, black-and-white
 and sepia photos, products on white / colour, designed banners, night scenes; licences in ``manifest.jsonl``) and its
@@ -28,6 +29,8 @@ from typing import Any
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("CREATIVE4U_OCR_THREADS", "1")
+
+from creative4u.data.clean_set import OUT_OF_SOURCE  # noqa: E402 - after the thread settings above
 
 DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v3"
 
@@ -112,8 +115,8 @@ def hidden_jpeg_recall(paths: list[str], profile: Any, quality: int) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default=str(DEFAULT_SET), help="clean-set folder (built there when missing)")
-    parser.add_argument("--split", choices=("dev", "heldout", "probe", "unseen", "clipart"), default="heldout",
-                        help="probe / unseen / clipart: out-of-source splits (built with --sources SPLIT into --set)")
+    parser.add_argument("--split", choices=("dev", "heldout", *OUT_OF_SOURCE), default="heldout",
+                        help="out-of-source splits are built with --sources SPLIT into --set")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--out", default=None, help="eval outputs (default: <set>/eval-<split>-<profile>)")
     parser.add_argument("--cache-dir", default=None, help="measurement cache (default: <set>/cache)")
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         from creative4u.data.clean_set import build_clean_set
 
         print(f"building the clean set into {root} ...", file=sys.stderr)
-        out_of_source = args.split in ("probe", "unseen", "clipart")
+        out_of_source = args.split in OUT_OF_SOURCE
         build_clean_set(root, sources=(args.split,) if out_of_source else ("art", "photo", "render"))
     out = Path(args.out or root / f"eval-{args.split}-{Path(args.profile).stem}")
     metrics = run_checks_eval(ChecksEvalConfig(

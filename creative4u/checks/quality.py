@@ -169,7 +169,7 @@ class Noise(Check):
     option_names = ()
     description = ("Noise and grain: noise std in flat regions, and how much of it halving the picture keeps (grain "
                    "halves, texture stays); JPEG blocking: see the compression check.")
-    version = "5"
+    version = "6"
     NOISE_CENTRE, NOISE_WIDTH = 4.5, 0.5  # grey levels at <= 1024 px; clean photos read 0.2-3.6
     BLOCK_CENTRE, BLOCK_WIDTH = 1.62, 0.05  # grid ratio; q92 JPEGs read <= 1.6, q <= 22 read >= 1.5 (mostly > 1.7)
 
@@ -224,7 +224,7 @@ class Sharpness(Check):
     name = "sharpness"
     option_names = ("learned", "model_dir")
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
-    version = "6"
+    version = "7"  # 7: the shared noise reading skips a blank canvas's few drawn tiles (noise_level)
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 

@@ -36,9 +36,14 @@ def block_mean(a: np.ndarray, block: int) -> np.ndarray:
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
+MIN_USABLE_SHARE = 0.05  # of the tiles: fewer unclipped ones and the picture is a plain canvas (see noise_level)
+
+
 def noise_level(gray: np.ndarray, block: int = 16) -> float:
     """Noise std (grey levels) by Immerkaer's method, read in the flattest tenth of the tiles so that texture does not
-    count as noise and clipped (black or white) tiles, which hold no noise at all, are skipped.
+    count as noise and clipped (black or white) tiles, which hold no noise at all, are skipped. When fewer than 5% of
+    the tiles are unclipped (a small drawing on a blank white canvas), those few hold the drawing's edges, not a flat
+    area, and the reading is taken over all tiles: the canvas shows no grain.
 
     >>> rng = np.random.default_rng(0)
     >>> flat = np.full((128, 128), 100, np.float32) + rng.normal(0, 5, (128, 128)).astype(np.float32)
@@ -49,7 +54,8 @@ def noise_level(gray: np.ndarray, block: int = 16) -> float:
     tiles = block_mean(resp, block) * (math.sqrt(math.pi / 2) / 6.0)
     tile_luma = block_mean(gray, block)
     usable = tiles[(tile_luma > 16) & (tile_luma < 239)]
-    return float(np.percentile(usable if usable.size >= 8 else tiles, 10))
+    enough = usable.size >= max(8, MIN_USABLE_SHARE * tiles.size)
+    return float(np.percentile(usable if enough else tiles, 10))
 
 
 def blockiness(gray: np.ndarray) -> float:

@@ -8,6 +8,7 @@
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-probe --sources probe
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-unseen --sources unseen
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-clipart --sources clipart
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-landscapes --sources landscapes
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -26,7 +27,10 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
   wallpapers and product shots (photographed objects cut out with alpha, from ``tuxpaint-stamps-default``, placed on
   plain and soft-gradient canvases: :func:`on_canvas`);
 * on request (``--sources clipart``), a ``clipart`` split added in pass 6, after every threshold was set: 120
-  drawings from ``openclipart-png`` (public domain: flat illustrations, icons, flags, pictograms) on white.
+  drawings from ``openclipart-png`` (public domain: flat illustrations, icons, flags, pictograms) on white;
+* on request (``--sources landscapes``), a ``landscapes`` split added in pass 7: 120 landscape photographs from
+  ``endless-sky-data`` (public domain / CC-BY-SA, per file), cut to ad canvases of <= 360 px (the originals are
+  720 x 360).
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -72,6 +76,9 @@ class ArtSource:
     strip: str  # leading path removed before matching the copyright file's globs
     skip: tuple[str, ...] = ()
     largest_per_folder: bool = False  # a wallpaper shipped in several sizes counts once (its largest file)
+    style: str = "digital_art"
+    limit: int = 0  # at most this many files, drawn at random (0: all of them)
+    max_side: int = 0  # the creatives' long side stays <= this (small originals are not upscaled); 0: the set's side
 
 
 ART_SOURCES = (
@@ -104,7 +111,12 @@ STAMP_SKIP = ("symbols/", "seasonal/", "town/roadsigns/", "town/flags/", "/carto
 # and pictograms from the Open Clip Art Library (public domain) on a white canvas, a style none of the others had
 # from a real source (only rendered flat illustrations).
 CLIPART_PACKAGE, CLIPART_COUNT, CLIPART_MIN_SIDE = "openclipart-png", 120, 400
-OUT_OF_SOURCE = ("probe", "unseen", "clipart")  # sources that form a split of their own
+# A fourth (``--sources landscapes``), added in pass 7 after every threshold was set: 120 of the 273 landscape
+# photographs Endless Sky shows on landing (public domain from morgueFile, some CC-BY-SA from Wikimedia Commons; the
+# licence of each file is read from the package's copyright file), 720 x 360 px, so cut to ad canvases of <= 360 px.
+LANDSCAPES = (ArtSource("endless-sky-data", ("usr/share/games/endless-sky/images/land/*",),
+                        "usr/share/games/endless-sky/", style="photo", limit=120, max_side=360),)
+OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes")  # sources that form a split of their own
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
 RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
@@ -195,21 +207,27 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
         if root is None:
             continue
         paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
-        for pattern in src.patterns:
-            for path in _source_files(root, pattern, src.largest_per_folder):
-                if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp") or path.stem in src.skip:
-                    continue
-                rel = str(path.relative_to(root))
-                licence, holder = licence_for(rel.removeprefix(src.strip), paragraphs)
-                with Image.open(path) as im:
-                    im.draft("RGB", (side * 2, side * 2))
-                    pic = im.convert("RGB")
-                fitted = _fit(pic, rng, side)
-                if fitted is None:
-                    log.info("clean set: %s shows no content in any crop; left out", rel)
-                    continue
-                yield Item(f"debian:{src.package}/{rel}", "digital_art", fitted,
-                           f"debian:{src.package}", licence, f"{holder} ({src.package}, Debian: {rel})")
+        for path in _art_files(root, src, rng):
+            rel = str(path.relative_to(root))
+            licence, holder = licence_for(rel.removeprefix(src.strip), paragraphs)
+            with Image.open(path) as im:
+                im.draft("RGB", (side * 2, side * 2))
+                pic = im.convert("RGB")
+            fitted = _fit(pic, rng, min(side, src.max_side or side))
+            if fitted is None:
+                log.info("clean set: %s shows no content in any crop; left out", rel)
+                continue
+            yield Item(f"debian:{src.package}/{rel}", src.style, fitted,
+                       f"debian:{src.package}", licence, f"{holder} ({src.package}, Debian: {rel})")
+
+
+def _art_files(root: Path, src: ArtSource, rng: np.random.Generator) -> list[Path]:
+    """The source's picture files in a stable order, or ``limit`` of them drawn at random."""
+    files = [path for pattern in src.patterns for path in _source_files(root, pattern, src.largest_per_folder)
+             if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") and path.stem not in src.skip]
+    if src.limit and len(files) > src.limit:
+        files = [files[int(i)] for i in sorted(rng.choice(len(files), src.limit, replace=False))]
+    return files
 
 
 def photo_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None) -> Iterator[Item]:
@@ -394,7 +412,8 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
             "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES),
             "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache)),
-            "clipart": lambda: clipart_items(rng, side, cache)}
+            "clipart": lambda: clipart_items(rng, side, cache),
+            "landscapes": lambda: art_items(rng, side, cache, LANDSCAPES)}
     unknown = sorted(set(sources) - set(gens))
     if unknown:
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")

@@ -289,6 +289,33 @@ def test_bars_of_two_paints_are_a_flag_not_a_pillarbox(astronaut):
     assert scores["flag"][0] < 0.5 and scores["flag"][1] == 0.0, scores
     assert scores["pillarbox"][0] >= threshold and scores["pillarbox"][1] == 1.0, scores
 
+
+def _small_drawing_on_white(seed: int, noisy_patch: bool = False) -> Image.Image:
+    """A glyph of anti-aliased strokes in a 60 px box on a blank 453 x 640 white canvas (a clip-art character)."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    big = Image.new("RGB", (453 * 4, 640 * 4), "white")
+    draw = ImageDraw.Draw(big)
+    for _ in range(14):
+        x0, y0 = 800 + int(rng.integers(0, 200)), 1100 + int(rng.integers(0, 200))
+        draw.line((x0, y0, x0 + int(rng.integers(-120, 120)), y0 + int(rng.integers(-120, 120))), fill=(20, 50, 30),
+                  width=14)
+    small = np.asarray(big.resize((453, 640), Image.Resampling.LANCZOS), np.float32).copy()
+    if noisy_patch:  # a grey photo-like panel over 15% of the canvas, with sensor grain
+        small[40:290, 40:210] = 140 + rng.normal(0, 14, (250, 170, 1))
+    return Image.fromarray(np.clip(small, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_small_drawing_on_a_blank_canvas_is_not_noise(seed):
+    """The few tiles a small drawing leaves unclipped on a white canvas hold its strokes' edges, not a flat area
+    (they read 6-8 grey levels of "grain"); a grainy panel over 15% of the same canvas is still noise."""
+    noise, threshold = get_check("noise"), load_profile("default").threshold_of("noise")
+    clean = noise.measure(_load(_small_drawing_on_white(seed)))
+    assert clean.score < 0.5 and clean.values["flat_area_sigma"] < 1.0, clean.summary
+    assert noise.measure(_load(_small_drawing_on_white(seed, noisy_patch=True))).score >= threshold
+
 def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compression():
     """At quality <= 6 every low AC coefficient on the block grid of a smooth picture goes to zero while the block
     edges fill the shifted grid: the step readings all sit at the top of the range. That is the coarsest

@@ -128,3 +128,36 @@ def test_clip_art_is_drawn_on_white_once_each_and_only_when_large_enough(tmp_pat
     pic = np.asarray(items[0].image)
     assert items[0].image.size == (320, 240)
     assert (pic[0, 0] == 255).all() and pic[120, 160].tolist() == [30, 90, 200]  # white canvas, the drawing on it
+
+
+def test_landscape_photos_are_sampled_with_their_licence_and_never_upscaled(tmp_path, monkeypatch):
+    """The landscapes split reads the package as unpacked: ``limit`` files drawn at random, each with the licence its
+    copyright paragraph gives, cut to canvases no larger than ``max_side`` (the 720 x 360 originals)."""
+    from dataclasses import replace
+
+    from skimage import data
+
+    import creative4u.data.clean_set as cs
+
+    root = tmp_path / "root"
+    land = root / "usr/share/games/endless-sky/images/land"
+    land.mkdir(parents=True)
+    photo = Image.fromarray(data.astronaut()).resize((720, 360))
+    for name in ("canyon0", "canyon1", "bwerner-lake", "field0", "field1"):
+        photo.save(land / f"{name}.jpg")
+    doc = root / "usr/share/doc/endless-sky-data"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        "Files: images/land/*\nCopyright: Various\nLicense: public-domain\n\n"
+        "Files: images/land/bwerner*\nCopyright: Berthold Werner\nLicense: CC-BY-SA-3.0\n")
+    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)
+    source = cs.ArtSource("endless-sky-data", ("usr/share/games/endless-sky/images/land/*",),
+                          "usr/share/games/endless-sky/", style="photo", limit=3, max_side=360)
+    items = list(cs.art_items(np.random.default_rng(0), 640, tmp_path, (source,)))
+    assert len(items) == 3 and len({i.key for i in items}) == 3
+    assert all(i.style == "photo" and max(i.image.size) <= 360 for i in items)
+    every = list(cs.art_items(np.random.default_rng(0), 640, tmp_path, (replace(source, limit=0),)))
+    licences = {i.key.rsplit("/", 1)[-1]: i.licence for i in every}
+    assert len(every) == 5 and licences["bwerner-lake.jpg"] == "CC-BY-SA-3.0", licences
+    assert sum(lic == "public-domain" for lic in licences.values()) == 4
