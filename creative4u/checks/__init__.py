@@ -25,9 +25,9 @@ for _name, _cls in {
     "noise": "Noise",
     "resolution": "Resolution",
     "colourfulness": "Colourfulness",
-    "border": "Border",
 }.items():
     CHECKS.register(_name, f"creative4u.checks.quality:{_cls}")
+CHECKS.register("border", "creative4u.checks.border:Border")
 # JPEG blocking / quantisation (issue 14): its own rejection reason, split from noise.
 CHECKS.register("compression", "creative4u.checks.compression:Compression")
 

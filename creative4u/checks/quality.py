@@ -25,13 +25,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from creative4u.checks.base import Check, Evidence, Measurement, heatmap_evidence
+from creative4u.checks.base import Check, Measurement, heatmap_evidence
 from creative4u.checks.learned_view import learned_key, with_learned_view
 from creative4u.checks.quality_measures import (
-    COARSE_TOL,
-    FINE_TOL,
-    OPEN_FULL,
-    OPEN_NONE,
     SIDES,
     block_mean,
     blockiness,
@@ -44,16 +40,14 @@ from creative4u.checks.quality_measures import (
     hasler_susstrunk,
     line_profile,
     noise_level,
-    open_corners,
     resampling_peak,
-    same_paint,
     scan_band,
     side_view,
 )
 from creative4u.images import LoadedImage
 
 __all__ = [
-    "Border", "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
+    "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
     "coarse_structure", "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk",
     "line_profile", "logistic", "luma", "monochrome_kind", "noise_level", "resampling_peak", "scan_band", "shared",
     "tone_stats",
@@ -614,103 +608,3 @@ class Resolution(Check):
 
 
 # -------------------------------------------------------------------------------------------------------- border
-class Border(Check):
-    """Frames, letterbox bars and pasted borders: uniform bands along the sides with straight inner edges.
-
-    Bands are found on the colour-quantised image scanning inward from each side; straight full-length edges
-    parallel to the sides (inset frame lines) on the Haar detail profile of rows and columns. A uniform band on one
-    side only (fog, a clear sky, a studio wall) stays below the decision point, and so do bands on two adjacent sides
-    or of very unequal widths (the canvas around an off-centre subject); even straight-edged bands on opposite sides
-    do not.
-
-    >>> from PIL import Image, ImageOps
-    >>> from skimage import data
-    >>> photo = Image.fromarray(data.coffee()).resize((300, 200))
-    >>> framed = ImageOps.expand(photo, border=20, fill=(255, 255, 255))
-    >>> border = Border()
-    >>> border.measure(LoadedImage.from_pil(framed)).score > 0.5 > border.measure(LoadedImage.from_pil(photo)).score
-    True
-    """
-
-    name = "border"
-    option_names = ()
-    description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
-                   "sides (widths as evidence).")
-    version = "10"
-
-    def measure(self, img: LoadedImage) -> Measurement:
-        framing = framing_bands(img)
-        shape = framing["shape"]
-        # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
-        # canvas meets its first shape, a title or a button on a short stretch only. Weighted here, not in
-        # framing_bands: exposure uses those bands to leave a plain product canvas out, whatever its span.
-        strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
-        scale = img.size[0] / shape[1]
-        lines = self._inset_lines(luma(img, BORDER_SIDE))
-        widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
-        # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
-        # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
-        # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
-        # And they are one paint on both sides: the outer stripes of a tricolour flag (green / red) are not.
-        rgb = colour(img, BORDER_SIDE)
-        symmetry = {(a, b): band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE}
-        paint = {(a, b): same_paint(rgb, a, b) for a, b in OPPOSITE}
-        pairs = sorted((min(strength[a], strength[b]) * even * paint[a, b] for (a, b), even in symmetry.items()),
-                       reverse=True)
-        # A frame's picture is a rectangle that fills the box inside the bands; a rounded sign, card or arrow on a
-        # plain canvas leaves the box's corners canvas (one open corner is allowed: a page's fold, a white sky). Its
-        # straight sides also read as inset lines, so the discount covers both readings.
-        tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
-        framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
-        opened = open_corners(rgb, framed, tol)
-        rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
-        # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
-        frame = 0.9 * pairs[0] + 0.2 * pairs[1]
-        score = logistic(max(frame, 0.8 * lines) * rectangular, 0.5, 0.08)
-        values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
-        values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
-        values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
-        values |= {f"band_{a}_{b}_symmetry": round(even, 3) for (a, b), even in symmetry.items()}
-        values |= {f"band_{a}_{b}_same_paint": round(same, 3) for (a, b), same in paint.items()}
-        values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
-                   "open_corners": opened,
-                   "inset_line_strength": round(lines, 3)}
-        values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
-        evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
-                             "uniform bands along the sides (px)")]
-        summary = self._summary(widths, score, lines, opened)
-        return Measurement(score=score, values=values, evidence=evidence, summary=summary)
-
-    @staticmethod
-    def _inset_lines(gray: np.ndarray) -> float:
-        """Strength of full-length straight lines near *both* opposite sides (within the outer fifth)."""
-        best = 0.0
-        for arr in (gray, gray.T):
-            prof = line_profile(arr)
-            outer = max(3, len(prof) // 5)
-            best = max(best, min(float(prof[1:outer].max()), float(prof[-outer:-1].max())))
-        return best
-
-    @staticmethod
-    def _content_box(widths: dict[str, float], shape: tuple[int, ...]) -> dict[str, float]:
-        """Where the content sits inside the framing bands (layout features: share of the canvas, off-centre)."""
-        h, w = shape[0], shape[1]
-        cw = max(1.0, w - widths["left"] - widths["right"])
-        ch = max(1.0, h - widths["top"] - widths["bottom"])
-        return {"content_area_frac": round(cw * ch / (w * h), 4),
-                "content_offset_x": round((widths["left"] + cw / 2) / w - 0.5, 4),
-                "content_offset_y": round((widths["top"] + ch / 2) / h - 0.5, 4)}
-
-    @staticmethod
-    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0) -> str:
-        sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
-        if score < 0.5:
-            if len(sides) >= 2 and opened >= OPEN_FULL:
-                return (f"no border: a shape with rounded or open corners on a plain canvas ({opened} of 4 corners "
-                        f"inside the bands are canvas; {', '.join(sides)})")
-            if len(sides) >= 2:
-                return f"no border: plain canvas around a subject, not an even frame ({', '.join(sides)})"
-            return "no border" + (f": a plain band on one side only ({', '.join(sides)})" if sides else "")
-        if sides:
-            return f"border or frame: uniform bands with straight inner edges ({', '.join(sides)})"
-        return f"inset frame: straight lines run the full length near opposite sides (strength {lines:.2f})"
