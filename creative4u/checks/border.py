@@ -116,6 +116,8 @@ class Border(Check):
         best = 0.0
         for arr in (gray, gray.T):
             prof = line_profile(arr)
+            if len(prof) < 4:  # a sliver of an image (a 3 px wide strip) has no inside to hold a line
+                continue
             outer = max(3, len(prof) // 5)
             best = max(best, min(float(prof[1:outer].max()), float(prof[-outer:-1].max())))
         return best

@@ -172,3 +172,16 @@ def test_checks_share_intermediates(photo):
     before = dict(img._cache)
     get_check("sharpness").measure(img)
     assert img._cache[("quality", "noise")] is before[("quality", "noise")]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 500), (500, 3)])
+def test_border_reads_a_sliver_of_an_image_without_error(size):
+    """A 1 px image or a 3 px strip has no inside for a frame line: no frame, and no exception."""
+    m = get_check("border").measure(load_image(_png(Image.new("RGB", size, (120, 30, 200)))))
+    assert m.score < 0.5 and m.values["open_corners"] == 0, m.summary
+
+
+def _png(pil: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    pil.save(buf, "PNG")
+    return buf.getvalue()
