@@ -316,6 +316,37 @@ def test_a_small_drawing_on_a_blank_canvas_is_not_noise(seed):
     assert clean.score < 0.5 and clean.values["flat_area_sigma"] < 1.0, clean.summary
     assert noise.measure(_load(_small_drawing_on_white(seed, noisy_patch=True))).score >= threshold
 
+
+def _cross_flag(rng: np.random.Generator) -> Image.Image:
+    """A Nordic-cross flag drawn large in random colours and shrunk to 640 px (anti-aliased straight edges)."""
+    from PIL import ImageDraw
+
+    w = int(rng.integers(900, 2400))
+    h = int(w * rng.uniform(0.55, 0.75))
+    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(3)]
+    flag = Image.new("RGB", (w, h), colours[0])
+    draw = ImageDraw.Draw(flag)
+    for colour, width in ((colours[1], int(h * rng.uniform(0.1, 0.25))), (colours[2], int(h * 0.06))):
+        x0 = int(w * 0.33) - width // 2
+        draw.rectangle((x0, 0, x0 + width, h), fill=colour)
+        draw.rectangle((0, h // 2 - width // 2, w, h // 2 + width // 2), fill=colour)
+    return flag.resize((640, round(640 * h / w)), Image.Resampling.LANCZOS)
+
+
+def test_flags_of_straight_bands_saved_at_high_quality_are_not_heavy_compression():
+    """Edges that all run straight across or down repeat a few DCT values at (0, 1) and (1, 0) and leave (1, 1)
+    empty; a comb fits them by chance (about half of such flags read as quality 7-30 before). The file's own table
+    (q90-q95) and the missing diagonal reading say it is not a heavy JPEG."""
+    from creative4u.data.clean_set import encode_jpeg
+
+    rng = np.random.default_rng(0)
+    readings = []
+    for _ in range(12):
+        m = get_check("compression").measure(load_image(encode_jpeg(_cross_flag(rng), int(rng.choice([90, 95])))))
+        readings.append((m.score, m.values["dct_steps"]))
+    assert all(score < 0.5 for score, _ in readings), readings
+    assert sum(steps[2] <= 1 < min(steps[:2]) for _, steps in readings) >= 3  # the chance pair was read, and set aside
+
 def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compression():
     """At quality <= 6 every low AC coefficient on the block grid of a smooth picture goes to zero while the block
     edges fill the shifted grid: the step readings all sit at the top of the range. That is the coarsest
