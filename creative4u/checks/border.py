@@ -81,9 +81,9 @@ class Border(Check):
         # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
         # its canvas: 118 px above, 45 px below), are the plain canvas around a subject, not a frame.
         # And they are one paint on both sides: the outer stripes of a tricolour flag (green / red) are not.
-        rgb = colour(img, BORDER_SIDE)
         symmetry = {(a, b): band_symmetry(widths[a], widths[b]) for a, b in OPPOSITE}
-        paint = {(a, b): same_paint(rgb, a, b) for a, b in OPPOSITE}
+        colours = {s: band["colour"] for s, band in framing["bands"].items()}
+        paint = {(a, b): same_paint(colours[a], colours[b]) for a, b in OPPOSITE}
         pairs = sorted((min(strength[a], strength[b]) * even * paint[a, b] for (a, b), even in symmetry.items()),
                        reverse=True)
         # A frame's picture is a rectangle that fills the box inside the bands; a rounded sign, card or arrow on a
@@ -91,7 +91,7 @@ class Border(Check):
         # straight sides also read as inset lines, so the discount covers both readings.
         tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
         framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
-        opened = open_corners(rgb, framed, tol)
+        opened = open_corners(colour(img, BORDER_SIDE), framed, colours, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]

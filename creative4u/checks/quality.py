@@ -606,5 +606,3 @@ class Resolution(Check):
             return f"resolution fine: {v['width']}x{v['height']} px, aspect {v['aspect']:.2f}:1, full detail"
         return "; ".join(parts)
 
-
-# -------------------------------------------------------------------------------------------------------- border

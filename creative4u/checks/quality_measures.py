@@ -351,7 +351,7 @@ SPAN_SURE = 0.5  # a coarse band whose inner edge already meets content along ha
 STEP_MIN = 8  # a frame's inner edge jumps at least this much from one row to the next (a drift never does)
 
 
-def scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, float]:
+def scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, Any]:
     """The band along row 0 of ``view`` (:func:`_scan_band`), looked at again with a fine tolerance when the coarse
     one ran on: a light grey frame around a white product canvas is within ``tol`` of the canvas, so the coarse band
     runs to the product. The fine band replaces it only where its inner edge is an abrupt step along most of the
@@ -389,15 +389,16 @@ def inner_step(view: np.ndarray, width: int) -> float:
     return float((jump >= STEP_MIN).mean())
 
 
-def _scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, float]:
-    """Width of the uniform band along row 0 of ``view``, and how straight and flat it is.
+def _scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, Any]:
+    """Width of the uniform band along row 0 of ``view``, its paint, and how straight and flat it is.
 
     The image is quantised against the outermost rows' colour: a pixel has the band colour when every channel is
     within ``tol``. The band runs while >= 96% of a row has that colour. Its inner edge is *straight* when the
     content beyond it starts at once: the first row past the band already holds (nearly) as much non-band colour as
     the next ten rows, as at the edge of a frame or of a pasted picture, however narrow; a horizon, a treeline or a
     round product grows row by row. The band is *flat* when it has no texture (a fog bank or a sky has some).
-    ``span`` is the share of the side's length where the content starts right at the band's inner edge.
+    ``span`` is the share of the side's length where the content starts right at the band's inner edge; ``colour``
+    the paint it was matched against (the median of the two outermost rows, int16 for differences).
 
     >>> view = np.full((100, 80, 3), 200, np.uint8); view[12:] = 50
     >>> band = scan_band(view); band["width"], band["straight"] > 0.9
@@ -412,7 +413,7 @@ def _scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -
     inside = (diff <= tol).mean(axis=1)  # share of each row that has the band colour
     below = np.nonzero(inside < 0.96)[0]
     width = int(below[0]) if below.size else limit
-    out = {"width": width, "straight": 0.0, "flat": 0.0, "span": 0.0}
+    out = {"width": width, "straight": 0.0, "flat": 0.0, "span": 0.0, "colour": ref}
     if width == 0 or width >= limit:
         return out
     outside = 1.0 - inside[width : width + 10]
@@ -427,33 +428,24 @@ CORNER_OPEN = 0.6  # share of the patch in the band's colour: the content does n
 OPEN_NONE, OPEN_FULL = 1, 3  # open corners: a frame still (one clipped by a fold or a sky) / a rounded shape on canvas
 
 
-def band_colour(rgb: np.ndarray, side: str) -> np.ndarray:
-    """The paint of the band along ``side``: the median colour of the two outermost rows (int16, for differences).
-
-    >>> band_colour(np.full((10, 10, 3), 200, np.uint8), "left").tolist()
-    [200, 200, 200]
-    """
-    return np.median(side_view(rgb, side)[:2].reshape(-1, 3), axis=0).astype(np.int16)
-
-
 PAINT_SAME, PAINT_OTHER = 20, 40  # grey levels (largest channel) between opposite bands: one paint / two paints
 
 
-def same_paint(rgb: np.ndarray, a: str, b: str) -> float:
-    """How much the bands along two opposite sides share one paint, 0..1: a frame, a letterbox and a pillarbox are
-    painted alike on both sides; the outer stripes of a tricolour flag (green / red) are not.
+def same_paint(a: np.ndarray, b: np.ndarray) -> float:
+    """How much the paints of two opposite bands (``scan_band``'s ``colour``) are one, 0..1: a frame, a letterbox and
+    a pillarbox are painted alike on both sides; the outer stripes of a tricolour flag (green / red) are not.
 
-    >>> flag = np.zeros((60, 90, 3), np.uint8); flag[:, :30] = (0, 140, 70); flag[:, 30:60] = 255
-    >>> flag[:, 60:] = (205, 40, 50)
-    >>> same_paint(flag, "left", "right"), same_paint(np.full((60, 90, 3), 30, np.uint8), "left", "right")
+    >>> green, red = np.array([0, 140, 70]), np.array([205, 40, 50])
+    >>> same_paint(green, red), same_paint(green, green + 10)
     (0.0, 1.0)
     """
-    d = float(np.abs(band_colour(rgb, a) - band_colour(rgb, b)).max())
+    d = float(np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max())
     return float(np.clip((PAINT_OTHER - d) / (PAINT_OTHER - PAINT_SAME), 0.0, 1.0))
 
 
-def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | None = None) -> int:
-    """How many corners of the content box inside the bands (``width`` per side, 0: none) hold the band's colour,
+def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray],
+                 tol: dict[str, int] | None = None) -> int:
+    """How many corners of the content box inside the bands (``width`` per side, 0: none) hold the band's ``paint``,
     not content (0..4).
 
     A framed, letterboxed or pasted picture is a rectangle: its content runs into all four corners. A pictogram's
@@ -462,12 +454,13 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | N
     off-white product canvas differs from it by less than the coarse 14 grey levels).
 
     >>> canvas = np.full((100, 100, 3), 255, np.uint8); canvas[10:90, 10:90] = 0
-    >>> open_corners(canvas, {"top": 10, "bottom": 10, "left": 10, "right": 10})
+    >>> sides, white = dict.fromkeys(SIDES, 10), dict.fromkeys(SIDES, np.array([255, 255, 255]))
+    >>> open_corners(canvas, sides, white)
     0
     >>> card = np.full((100, 100, 3), 255, np.uint8)
     >>> _ = cv2.rectangle(card, (22, 10), (77, 89), (0, 0, 0), -1); _ = cv2.rectangle(card, (10, 22), (89, 77), 0, -1)
     >>> for cx, cy in ((22, 22), (77, 22), (22, 77), (77, 77)): _ = cv2.circle(card, (cx, cy), 12, (0, 0, 0), -1)
-    >>> open_corners(card, {"top": 10, "bottom": 10, "left": 10, "right": 10})
+    >>> open_corners(card, sides, white)
     4
     """
     h, w = rgb.shape[:2]
@@ -475,7 +468,7 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], tol: dict[str, int] | N
     bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
     tol = tol or {}
     c = max(2, round(CORNER_FRAC * min(bottom - top, right - left)))
-    refs = {s: band_colour(rgb, s) for s in SIDES if width[s]}
+    refs = {s: np.asarray(paint[s], np.int16) for s in SIDES if width[s]}
     corners = (("top", "left", slice(top, top + c), slice(left, left + c)),
                ("top", "right", slice(top, top + c), slice(right - c, right)),
                ("bottom", "left", slice(bottom - c, bottom), slice(left, left + c)),
