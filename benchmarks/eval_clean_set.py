@@ -7,6 +7,7 @@ each check's recall and false flags) and its cost per image on one core.
     python benchmarks/eval_clean_set.py --split unseen --set ~/.cache/creative4u/clean-set/v3-unseen # + product shots
     python benchmarks/eval_clean_set.py --split clipart --set ~/.cache/creative4u/clean-set/v3-clipart  # clip art
     python benchmarks/eval_clean_set.py --split landscapes --set ~/.cache/creative4u/clean-set/v3-landscapes  # photos
+    python benchmarks/eval_clean_set.py --split gcompris --set ~/.cache/creative4u/clean-set/v3-gcompris  # + drawings
 
 The set is :mod:`creative4u.data.clean_set` (digital art, gradients, flat illustration, low-/high-key, black-and-white
 and sepia photos, products on white / colour, designed banners, night scenes; licences in ``manifest.jsonl``) and its

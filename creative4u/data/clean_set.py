@@ -30,7 +30,11 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
   drawings from ``openclipart-png`` (public domain: flat illustrations, icons, flags, pictograms) on white;
 * on request (``--sources landscapes``), a ``landscapes`` split added in pass 7: 120 landscape photographs from
   ``endless-sky-data`` (public domain / CC-BY-SA, per file), cut to ad canvases of <= 360 px (the originals are
-  720 x 360).
+  720 x 360);
+* on request (``--sources gcompris``), a ``gcompris`` split added in pass 8: GCompris' teaching pictures, read out of
+  the Qt resource bundles of ``gcompris-qt-data`` (:mod:`creative4u.data.qt_rcc`): photographs of animals,
+  monuments and landscapes, small photographs of objects and fish (<= 240 px creatives: the originals are
+  320 x 240), and drawings of everyday words laid whole on white (GPL-3+, CC-BY-SA, CC-BY or public domain, per file).
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -45,6 +49,7 @@ can see such a "defect", so it would only measure luck.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
 import json
@@ -79,6 +84,8 @@ class ArtSource:
     style: str = "digital_art"
     limit: int = 0  # at most this many files, drawn at random (0: all of them)
     max_side: int = 0  # the creatives' long side stays <= this (small originals are not upscaled); 0: the set's side
+    bundles: str = ""  # glob of Qt resource bundles (.rcc) holding the pictures; ``patterns`` then match inside them
+    canvas: str = ""  # a drawing with alpha: laid whole on this colour and fitted (not cropped to an ad canvas)
 
 
 ART_SOURCES = (
@@ -116,7 +123,20 @@ CLIPART_PACKAGE, CLIPART_COUNT, CLIPART_MIN_SIDE = "openclipart-png", 120, 400
 # licence of each file is read from the package's copyright file), 720 x 360 px, so cut to ad canvases of <= 360 px.
 LANDSCAPES = (ArtSource("endless-sky-data", ("usr/share/games/endless-sky/images/land/*",),
                         "usr/share/games/endless-sky/", style="photo", limit=120, max_side=360),)
-OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes")  # sources that form a split of their own
+# A fifth (``--sources gcompris``), added in pass 8 after every threshold was set: GCompris' teaching pictures, read
+# out of its Qt resource bundles: photographs of animals, monuments, bears and landscapes (Wikimedia Commons,
+# public domain or CC-BY / CC-BY-SA per file), small object and fish photographs (320 x 240 originals, so <= 240 px
+# creatives), and drawings of everyday words on white.
+GCOMPRIS = "gcompris-qt-data"
+GCOMPRIS_SOURCES = (
+    ArtSource(GCOMPRIS, ("gcompris/src/activities/erase/resource/*", "gcompris/src/activities/explore_*/resource/*/*"),
+              "gcompris/", style="photo", bundles="usr/share/gcompris-qt/rcc/*.rcc"),
+    ArtSource(GCOMPRIS, ("gcompris/src/activities/categorization/resource/images/*/*",), "gcompris/", style="photo",
+              limit=60, max_side=240, bundles="usr/share/gcompris-qt/rcc/*.rcc"),
+    ArtSource(GCOMPRIS, ("gcompris/src/activities/lang/resource/words_sample/*",), "gcompris/", style="clip_art",
+              limit=50, bundles="usr/share/gcompris-qt/rcc/*.rcc", canvas="white"),
+)
+OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes", "gcompris")  # sources that form a split of their own
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
 RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
@@ -207,18 +227,54 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
         if root is None:
             continue
         paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
-        for path in _art_files(root, src, rng):
-            rel = str(path.relative_to(root))
-            licence, holder = licence_for(rel.removeprefix(src.strip), paragraphs)
+        base = _bundle_tree(root, src.bundles) if src.bundles else root
+        for path in _art_files(base, src, rng):
+            rel = str(path.relative_to(base))
+            licence, holder = _licence(rel.removeprefix(src.strip), paragraphs)
             with Image.open(path) as im:
                 im.draft("RGB", (side * 2, side * 2))
-                pic = im.convert("RGB")
-            fitted = _fit(pic, rng, min(side, src.max_side or side))
+                pic = _on(im, src.canvas, min(side, src.max_side or side)) if src.canvas else im.convert("RGB")
+            fitted = pic if src.canvas else _fit(pic, rng, min(side, src.max_side or side))
             if fitted is None:
                 log.info("clean set: %s shows no content in any crop; left out", rel)
                 continue
             yield Item(f"debian:{src.package}/{rel}", src.style, fitted,
                        f"debian:{src.package}", licence, f"{holder} ({src.package}, Debian: {rel})")
+
+
+def _bundle_tree(root: Path, bundles: str) -> Path:
+    """The pictures of the package's Qt resource bundles, extracted once under ``<root>/.rcc``."""
+    from creative4u.data.qt_rcc import extract_rcc
+
+    tree = root / ".rcc"
+    if not (tree / ".complete").is_file():
+        extract_rcc(sorted(root.glob(bundles)), tree, suffixes=(".jpg", ".jpeg", ".png", ".webp"))
+        (tree / ".complete").write_text(bundles + "\n")
+    return tree
+
+
+def _licence(rel: str, paragraphs: Sequence[dict[str, str]]) -> tuple[str, str]:
+    """The file's licence; a picture re-encoded for shipping (``x.webp`` from the ``x.jpg`` the copyright file names)
+    takes the licence of the most specific paragraph any of its source names matches."""
+    stem, _, _ = rel.rpartition(".")
+    names = [rel] + [f"{stem}.{ext}" for ext in ("jpg", "jpeg", "png", "svg") if stem and not rel.endswith(ext)]
+    best, rank = licence_for(rel, paragraphs), -1
+    for name in names:
+        hits = [i for i, para in enumerate(paragraphs)
+                if any(fnmatch.fnmatchcase(name, pattern) for pattern in para["files"].split())]
+        if hits and hits[-1] > rank:
+            best, rank = licence_for(name, paragraphs), hits[-1]
+    return best
+
+
+def _on(im: Image.Image, canvas: str, side: int, upscale: bool = False) -> Image.Image:
+    """A drawing with alpha laid whole on a ``canvas`` colour, its long side fitted to ``side`` (not upscaled unless
+    ``upscale``)."""
+    rgba = im.convert("RGBA")
+    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, canvas), rgba).convert("RGB")
+    scale = side / max(flat.size) if upscale else min(1.0, side / max(flat.size))
+    return flat.resize((max(1, round(flat.width * scale)), max(1, round(flat.height * scale))),
+                       Image.Resampling.LANCZOS)
 
 
 def _art_files(root: Path, src: ArtSource, rng: np.random.Generator) -> list[Path]:
@@ -364,12 +420,9 @@ def _clipart_on_white(path: Path, side: int, seen: set[str]) -> Image.Image | No
     with Image.open(path) as im:
         if min(im.size) < CLIPART_MIN_SIDE:
             return None
-        rgba = im.convert("RGBA")
+        drawing = _on(im, "white", side, upscale=True)
     seen.add(digest)
-    drawing = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
-    scale = side / max(drawing.size)
-    return drawing.resize((max(1, round(drawing.width * scale)), max(1, round(drawing.height * scale))),
-                          Image.Resampling.LANCZOS)
+    return drawing
 
 
 def _save(img: Image.Image, path: Path, rendered: bool, rng: np.random.Generator,
@@ -413,7 +466,8 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
             "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES),
             "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache)),
             "clipart": lambda: clipart_items(rng, side, cache),
-            "landscapes": lambda: art_items(rng, side, cache, LANDSCAPES)}
+            "landscapes": lambda: art_items(rng, side, cache, LANDSCAPES),
+            "gcompris": lambda: art_items(rng, side, cache, GCOMPRIS_SOURCES)}
     unknown = sorted(set(sources) - set(gens))
     if unknown:
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")

@@ -112,7 +112,9 @@ def _cover(img: Image.Image, size: tuple[int, int], centre: tuple[float, float] 
     cw, ch = w / scale, h / scale
     cx = min(max(centre[0] * sw, cw / 2), sw - cw / 2)
     cy = min(max(centre[1] * sh, ch / 2), sh - ch / 2)
-    box = (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2)
+    # Clamped: when the picture just covers the canvas, cw can exceed sw by a rounding error and PIL rejects a box
+    # that starts at -1e-14.
+    box = (max(0.0, cx - cw / 2), max(0.0, cy - ch / 2), min(sw, cx + cw / 2), min(sh, cy + ch / 2))
     return img.resize((w, h), Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
 
 

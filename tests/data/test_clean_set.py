@@ -161,3 +161,50 @@ def test_landscape_photos_are_sampled_with_their_licence_and_never_upscaled(tmp_
     licences = {i.key.rsplit("/", 1)[-1]: i.licence for i in every}
     assert len(every) == 5 and licences["bwerner-lake.jpg"] == "CC-BY-SA-3.0", licences
     assert sum(lic == "public-domain" for lic in licences.values()) == 4
+
+
+def test_gcompris_pictures_come_out_of_its_resource_bundles_with_the_licence_of_their_source_file(tmp_path,
+                                                                                                   monkeypatch):
+    """The gcompris split reads pictures out of Qt resource bundles: a photograph shipped as ``.webp`` takes the
+    licence the copyright file gives its ``.jpg`` source, and a transparent drawing lands whole on white."""
+    import io
+
+    from skimage import data
+
+    import creative4u.data.clean_set as cs
+    from creative4u.data.qt_rcc import build_rcc
+
+    def encoded(img: Image.Image, fmt: str) -> bytes:
+        buf = io.BytesIO()
+        img.save(buf, fmt)
+        return buf.getvalue()
+
+    photo = Image.fromarray(data.astronaut()).resize((800, 600))
+    drawing = Image.new("RGBA", (600, 600), (0, 0, 0, 0))
+    drawing.paste((200, 40, 40, 255), (150, 150, 450, 450))
+    root = tmp_path / "root"
+    bundles = root / "usr/share/gcompris-qt/rcc"
+    bundles.mkdir(parents=True)
+    (bundles / "erase.rcc").write_bytes(build_rcc({
+        "gcompris/src/activities/erase/resource/bear001.webp": encoded(photo, "WEBP"),
+        "gcompris/src/activities/erase/Erase.qml": b"Item {}"}))
+    (bundles / "lang.rcc").write_bytes(build_rcc(
+        {"gcompris/src/activities/lang/resource/words_sample/apple.webp": encoded(drawing, "WEBP")}, compress=()))
+    doc = root / "usr/share/doc/gcompris-qt-data"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        "Files: *\nCopyright: The GCompris team\nLicense: GPL-3+\n\n"
+        "Files: src/activities/erase/resource/bear001.jpg\nCopyright: A. Photographer\nLicense: CC-BY-SA-3.0\n")
+    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)
+    photos, _, drawings = cs.GCOMPRIS_SOURCES
+    items = list(cs.art_items(np.random.default_rng(0), 320, tmp_path, (photos, drawings)))
+    by_name = {i.key.rsplit("/", 1)[-1]: i for i in items}
+    assert sorted(by_name) == ["apple.webp", "bear001.webp"]
+    bear = by_name["bear001.webp"]
+    assert bear.licence == "CC-BY-SA-3.0" and "A. Photographer" in bear.attribution
+    assert by_name["apple.webp"].licence == "GPL-3+" and by_name["apple.webp"].style == "clip_art"
+    apple = np.asarray(by_name["apple.webp"].image)
+    assert apple.shape == (320, 320, 3) and (apple[5, 5] >= 250).all()  # whole drawing, white canvas (not black)
+    assert abs(int(apple[160, 160, 0]) - 200) <= 6 and apple[160, 160, 1] < 60
+    assert (root / ".rcc/.complete").is_file()  # extracted once, reused by the next build

@@ -85,6 +85,14 @@ def test_make_creative_deterministic_and_sized(creatives):
         assert min(arr[:6].std(), arr[-6:].std(), arr[:, :6].std(), arr[:, -6:].std()) > 3.0
 
 
+def test_a_picture_that_just_covers_the_canvas_is_cropped_not_refused():
+    """200 x 199 onto 240 x 240: the crop box's top edge lands at -3e-14 by rounding, which PIL refused."""
+    img = Image.new("RGB", (200, 199), (90, 140, 60))
+    out, info = make_creative(img, (240, 240), np.random.default_rng(0))
+    assert out.size == (240, 240) and info["upscale"] > 1.0
+    assert np.abs(np.asarray(out, np.int16) - [90, 140, 60]).max() <= 1
+
+
 @pytest.mark.parametrize("name", ["blur", "defocus", "motion_blur", "low_resolution"])
 def test_detail_loss_lowers_laplacian_variance(name, creatives):
     for _, img, sev, seed in _cases(creatives):
