@@ -145,13 +145,9 @@ def test_landscape_photos_are_sampled_with_their_licence_and_never_upscaled(tmp_
     photo = Image.fromarray(data.astronaut()).resize((720, 360))
     for name in ("canyon0", "canyon1", "bwerner-lake", "field0", "field1"):
         photo.save(land / f"{name}.jpg")
-    doc = root / "usr/share/doc/endless-sky-data"
-    doc.mkdir(parents=True)
-    (doc / "copyright").write_text(
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
-        "Files: images/land/*\nCopyright: Various\nLicense: public-domain\n\n"
-        "Files: images/land/bwerner*\nCopyright: Berthold Werner\nLicense: CC-BY-SA-3.0\n")
-    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)
+    _unpacked_package(monkeypatch, root, "endless-sky-data",
+                      "Files: images/land/*\nCopyright: Various\nLicense: public-domain\n\n"
+                      "Files: images/land/bwerner*\nCopyright: Berthold Werner\nLicense: CC-BY-SA-3.0\n")
     source = cs.ArtSource("endless-sky-data", ("usr/share/games/endless-sky/images/land/*",),
                           "usr/share/games/endless-sky/", style="photo", limit=3, max_side=360)
     items = list(cs.art_items(np.random.default_rng(0), 640, tmp_path, (source,)))
@@ -190,13 +186,10 @@ def test_gcompris_pictures_come_out_of_its_resource_bundles_with_the_licence_of_
         "gcompris/src/activities/erase/Erase.qml": b"Item {}"}))
     (bundles / "lang.rcc").write_bytes(build_rcc(
         {"gcompris/src/activities/lang/resource/words_sample/apple.webp": encoded(drawing, "WEBP")}, compress=()))
-    doc = root / "usr/share/doc/gcompris-qt-data"
-    doc.mkdir(parents=True)
-    (doc / "copyright").write_text(
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
-        "Files: *\nCopyright: The GCompris team\nLicense: GPL-3+\n\n"
-        "Files: src/activities/erase/resource/bear001.jpg\nCopyright: A. Photographer\nLicense: CC-BY-SA-3.0\n")
-    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)
+    _unpacked_package(monkeypatch, root, "gcompris-qt-data",
+                      "Files: *\nCopyright: The GCompris team\nLicense: GPL-3+\n\n"
+                      "Files: src/activities/erase/resource/bear001.jpg\nCopyright: A. Photographer\n"
+                      "License: CC-BY-SA-3.0\n")
     photos, _, drawings = cs.GCOMPRIS_SOURCES
     items = list(cs.art_items(np.random.default_rng(0), 320, tmp_path, (photos, drawings)))
     by_name = {i.key.rsplit("/", 1)[-1]: i for i in items}
@@ -208,3 +201,14 @@ def test_gcompris_pictures_come_out_of_its_resource_bundles_with_the_licence_of_
     assert apple.shape == (320, 320, 3) and (apple[5, 5] >= 250).all()  # whole drawing, white canvas (not black)
     assert abs(int(apple[160, 160, 0]) - 200) <= 6 and apple[160, 160, 1] < 60
     assert (root / ".rcc/.complete").is_file()  # extracted once, reused by the next build
+
+
+def _unpacked_package(monkeypatch, root, package: str, paragraphs: str) -> None:
+    """``root`` stands for the unpacked Debian ``package``, with a DEP-5 copyright file holding ``paragraphs``."""
+    import creative4u.data.clean_set as cs
+
+    doc = root / "usr/share/doc" / package
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+                                   + paragraphs)
+    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)
