@@ -453,15 +453,7 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
     """Write clean creatives, degraded copies and ``labels_<split>.jsonl`` / ``manifest.jsonl`` under ``out``."""
     out = Path(out).expanduser()
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    from creative4u.data.photos import fetch_cjk_font
-
-    # The CJK overlays (vertical stacks, promo stickers) need a real CJK face: without one they render as empty
-    # boxes, which is not text. Fetched once (unpack-only), like the art packages.
-    if fetch_font:
-        fetch_cjk_font(cache)
     rng = np.random.default_rng(seed)
-    (out / "clean").mkdir(parents=True, exist_ok=True)
-    (out / "degraded").mkdir(parents=True, exist_ok=True)
     gens = {"art": lambda: art_items(rng, side, cache), "photo": lambda: photo_items(rng, side, cache),
             "render": lambda: render_items(rng, side), "probe": lambda: art_items(rng, side, cache, PROBE_SOURCES),
             "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache)),
@@ -469,8 +461,16 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
             "landscapes": lambda: art_items(rng, side, cache, LANDSCAPES),
             "gcompris": lambda: art_items(rng, side, cache, GCOMPRIS_SOURCES)}
     unknown = sorted(set(sources) - set(gens))
-    if unknown:
+    if unknown:  # before anything is fetched or written
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")
+    from creative4u.data.photos import fetch_cjk_font
+
+    # The CJK overlays (vertical stacks, promo stickers) need a real CJK face: without one they render as empty
+    # boxes, which is not text. Fetched once (unpack-only), like the art packages.
+    if fetch_font:
+        fetch_cjk_font(cache)
+    (out / "clean").mkdir(parents=True, exist_ok=True)
+    (out / "degraded").mkdir(parents=True, exist_ok=True)
     splits = SPLITS + tuple(name for name in OUT_OF_SOURCE if name in sources)
     manifest, labels = [], {s: [] for s in splits}
     invisible: dict[str, int] = {}  # degraded copies left out: nothing visible changed (see visible_change)
@@ -544,11 +544,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--side", type=int, default=640)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-image", type=int, default=6)
-    parser.add_argument("--sources", default="art,photo,render")
+    parser.add_argument("--sources", default="art,photo,render",
+                        help="comma list of art, photo, render (the dev / heldout splits) or one out-of-source split: "
+                             + ", ".join(OUT_OF_SOURCE))
     parser.add_argument("--cache-dir", default=None, help="Debian photo/art cache (default: the photo cache)")
     args = parser.parse_args(argv)
-    summary = build_clean_set(args.out, args.side, args.seed, args.per_image, args.cache_dir,
-                              tuple(s for s in args.sources.split(",") if s))
+    try:
+        summary = build_clean_set(args.out, args.side, args.seed, args.per_image, args.cache_dir,
+                                  tuple(s for s in args.sources.split(",") if s))
+    except ValueError as err:
+        parser.error(str(err))
     print(json.dumps(summary, indent=2))
     return 0
 

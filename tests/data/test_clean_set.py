@@ -61,9 +61,19 @@ def test_invisible_degradations_and_featureless_crops_are_left_out():
     assert visible_change(photo, photo.filter(ImageFilter.GaussianBlur(2))) >= MIN_VISIBLE_CHANGE
 
 
-def test_unknown_sources_are_refused_with_the_valid_names(tmp_path):
-    with pytest.raises(ValueError, match="probe"):
-        build_clean_set(tmp_path, sources=("render", "wallpaperz"), fetch_font=False)
+def test_unknown_sources_are_refused_with_the_valid_names(tmp_path, monkeypatch, capsys):
+    """Refused before anything is fetched or written; the command line says so in one line, no traceback."""
+    import creative4u.data.photos as photos
+    from creative4u.data.clean_set import main
+
+    fetched = []
+    monkeypatch.setattr(photos, "fetch_cjk_font", lambda cache: fetched.append(cache))
+    with pytest.raises(ValueError, match="gcompris"):
+        build_clean_set(tmp_path / "set", sources=("render", "wallpaperz"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path / "set"), "--sources", "wallpaperz"])
+    assert exit_.value.code == 2 and "unknown clean-set source(s) ['wallpaperz']" in capsys.readouterr().err
+    assert fetched == [] and not (tmp_path / "set").exists()
 
 
 def test_a_photo_and_its_grade_share_a_split(tmp_path, monkeypatch):
