@@ -49,7 +49,6 @@ can see such a "defect", so it would only measure luck.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
 import json
@@ -63,7 +62,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from creative4u.data.photos import default_cache_dir, licence_for, list_photos, parse_dep5, unpack_deb
+from creative4u.data.photos import (
+    default_cache_dir,
+    licence_for,
+    list_photos,
+    matching_paragraph,
+    parse_dep5,
+    unpack_deb,
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +237,10 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
         for path in _art_files(base, src, rng):
             rel = str(path.relative_to(base))
             licence, holder = _licence(rel.removeprefix(src.strip), paragraphs)
+            target = min(side, src.max_side or side)
             with Image.open(path) as im:
                 im.draft("RGB", (side * 2, side * 2))
-                pic = _on(im, src.canvas, min(side, src.max_side or side)) if src.canvas else im.convert("RGB")
-            fitted = pic if src.canvas else _fit(pic, rng, min(side, src.max_side or side))
+                fitted = _on(im, src.canvas, target) if src.canvas else _fit(im.convert("RGB"), rng, target)
             if fitted is None:
                 log.info("clean set: %s shows no content in any crop; left out", rel)
                 continue
@@ -258,13 +264,8 @@ def _licence(rel: str, paragraphs: Sequence[dict[str, str]]) -> tuple[str, str]:
     takes the licence of the most specific paragraph any of its source names matches."""
     stem, _, _ = rel.rpartition(".")
     names = [rel] + [f"{stem}.{ext}" for ext in ("jpg", "jpeg", "png", "svg") if stem and not rel.endswith(ext)]
-    best, rank = licence_for(rel, paragraphs), -1
-    for name in names:
-        hits = [i for i, para in enumerate(paragraphs)
-                if any(fnmatch.fnmatchcase(name, pattern) for pattern in para["files"].split())]
-        if hits and hits[-1] > rank:
-            best, rank = licence_for(name, paragraphs), hits[-1]
-    return best
+    # max keeps the first on a tie: the file's own name wins unless a source name has a more specific paragraph.
+    return licence_for(max(names, key=lambda name: matching_paragraph(name, paragraphs)), paragraphs)
 
 
 def _on(im: Image.Image, canvas: str, side: int, upscale: bool = False) -> Image.Image:

@@ -229,10 +229,20 @@ def licence_for(relpath: str, paragraphs: Sequence[dict[str, str]]) -> tuple[str
     >>> licence_for("nature/Wood.jpg", [{"files": "*", "copyright": "x", "license": "GPL-2+"}])
     ('GPL-2+', 'x')
     """
-    found = ("unknown", "")
-    for para in paragraphs:
+    i = matching_paragraph(relpath, paragraphs)
+    return (paragraphs[i]["license"] or "unknown", paragraphs[i]["copyright"]) if i >= 0 else ("unknown", "")
+
+
+def matching_paragraph(relpath: str, paragraphs: Sequence[dict[str, str]]) -> int:
+    """Index of the paragraph whose ``Files:`` globs decide ``relpath`` (the last that matches), -1 when none does.
+
+    >>> matching_paragraph("a/b.jpg", [{"files": "*"}, {"files": "a/*.jpg"}, {"files": "c/*"}])
+    1
+    """
+    found = -1
+    for i, para in enumerate(paragraphs):
         if any(fnmatch.fnmatchcase(relpath, pattern) for pattern in para["files"].split()):
-            found = (para["license"] or "unknown", para["copyright"])
+            found = i
     return found
 
 

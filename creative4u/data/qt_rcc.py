@@ -17,6 +17,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 MAGIC = b"qres"
 COMPRESSED, DIRECTORY, COMPRESSED_ZSTD = 1, 2, 4
@@ -92,7 +93,7 @@ def build_rcc(files: dict[str, bytes], compress: Iterable[str] = (), version: in
             node = node.setdefault(folder, {})
         node[leaf] = blob
     entry = 14 if version == 1 else 22
-    names, payload, entries = bytearray(), bytearray(), []
+    names, payload = bytearray(), bytearray()
     name_at: dict[str, int] = {}
 
     def add_name(text: str) -> int:
@@ -102,26 +103,20 @@ def build_rcc(files: dict[str, bytes], compress: Iterable[str] = (), version: in
         return name_at[text]
 
     # Breadth-first, as rcc does: a directory's children sit next to each other in the tree table.
-    entries.append(["", root])
-    queue = [0]
-    while queue:
-        index = queue.pop(0)
-        node = entries[index][1]
+    entries: list[tuple[str, Any, str]] = [("", root, "")]  # (name, folder dict or bytes, full path)
+    children: dict[int, tuple[int, int]] = {}  # a folder's index -> (child count, first child)
+    for index, (_, node, path) in enumerate(entries):  # grows while it runs: each folder appends its children
         if isinstance(node, dict):
-            first = len(entries)
-            for key in sorted(node):
-                entries.append([key, node[key]])
-                queue.append(len(entries) - 1)
-            entries[index].append((len(node), first))
+            children[index] = (len(node), len(entries))
+            entries += [(key, node[key], f"{path}/{key}".lstrip("/")) for key in sorted(node)]
     table = bytearray()
     zipped = set(compress)
-    paths = _paths(entries)
-    for i, (key, node, *children) in enumerate(entries):
+    for index, (key, node, path) in enumerate(entries):
         row = struct.pack(">I", add_name(key))
         if isinstance(node, dict):
-            row += struct.pack(">HII", DIRECTORY, *children[0])
+            row += struct.pack(">HII", DIRECTORY, *children[index])
         else:
-            flag = COMPRESSED if paths[i] in zipped else 0
+            flag = COMPRESSED if path in zipped else 0
             blob = struct.pack(">I", len(node)) + zlib.compress(node) if flag else node
             row += struct.pack(">HHHI", flag, 0, 0, len(payload))
             payload.extend(struct.pack(">I", len(blob)) + blob)
@@ -130,13 +125,3 @@ def build_rcc(files: dict[str, bytes], compress: Iterable[str] = (), version: in
     return (MAGIC + struct.pack(">IIII", version, header, header + len(table), header + len(table) + len(payload))
             + bytes(table) + bytes(payload) + bytes(names))
 
-
-def _paths(entries: list) -> dict[int, str]:
-    """Each entry's full path (index -> "a/b.txt"), from the children ranges of the directories."""
-    out = {0: ""}
-    for i, (_, node, *children) in enumerate(entries):
-        if isinstance(node, dict):
-            count, first = children[0]
-            for child in range(first, first + count):
-                out[child] = f"{out[i]}/{entries[child][0]}".lstrip("/")
-    return out
