@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from creative4u.checks.text import (
     TextOverlay,
+    detection_copy,
     plausible_text,
     scripts_and_language,
     shrink_quad,
@@ -166,3 +167,19 @@ def test_a_box_that_does_not_read_as_text_gets_a_closer_look(photos):
     assert closer.values["escalated_from"] == 320
     assert closer.score >= 0.01 > first.score
     assert any("deals-store.net" in t["text"] for t in closer.values["texts"])
+
+
+def test_a_caption_on_a_thumbnail_is_read_on_an_enlarged_copy(photos):
+    """A 200 px thumbnail with a 7 px caption: the detector reads the picture enlarged to its 320 px working size
+    (as PP-OCR enlarges small inputs) and finds the line; read at its own size (max_upscale=1) it is missed."""
+    im = photos["coffee"].resize((200, 200))
+    font = ImageFont.truetype(str(latin_fonts()[0]), 7)
+    ImageDraw.Draw(im).text((100, 188), "Free returns within 30 days", font=font, fill="white", anchor="mm")
+    img = LoadedImage.from_pil(im)
+    assert detection_copy(img).shape[:2] == (320, 320)
+    plain = TextOverlay(max_upscale=1).measure(img)
+    enlarged = TextOverlay().measure(img)
+    assert plain.score < 0.01 <= enlarged.score, (plain.values["texts"], enlarged.values["texts"])
+    assert any("returns" in t["text"].lower() for t in enlarged.values["texts"]), enlarged.values["texts"]
+    box = enlarged.values["texts"][0]["box"]  # boxes come back in the thumbnail's own pixels
+    assert 0 <= box[0] < box[2] <= 200 and 160 <= box[1] < box[3] <= 200
