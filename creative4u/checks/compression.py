@@ -1,4 +1,4 @@
-"""Heavy JPEG compression: blocking on the 8x8 grid, quantised DCT coefficients, and the file's own quality.
+"""Heavy compression: blocking on the 8x8 grid, quantised DCT coefficients, and the file's own quality (JPEG, WebP).
 
 >>> import io
 >>> from PIL import Image
@@ -13,7 +13,8 @@ True
 Three signals, each explainable with a number in the summary:
 
 * ``jpeg_quality``: the IJG quality whose standard luma table is closest to the file's quantisation table (JPEG files
-  only; a re-saved file shows its last save, so it is one signal among three);
+  only; a re-saved file shows its last save, so it is one signal among three); for a lossy WebP file, its VP8 luma
+  quantiser (``webp_quantiser``) and the libwebp quality it stands for (``webp_quality``, see :func:`webp_quality`);
 * ``blockiness``: mean step across 8-px block boundaries over the largest step at the other phases (about 1 without
   a grid; heavy compression 1.7-8), on the file's own pixels;
 * ``pixel_quality``: the quality implied by the quantisation steps read back from the pixels' 8x8 DCT coefficients
@@ -31,6 +32,7 @@ from PIL import Image
 from creative4u.checks.base import Check, Measurement
 from creative4u.checks.quality import logistic, native_luma_crop, shared
 from creative4u.checks.quality_measures import blockiness
+from creative4u.checks.vp8 import webp_quantiser
 from creative4u.images import LoadedImage
 
 # The IJG (libjpeg) standard luminance quantisation table at quality 50, in natural (row-major) order.
@@ -83,6 +85,30 @@ def file_jpeg_quality(img: LoadedImage) -> int | None:
     except Exception:  # noqa: BLE001 - unreadable tables leave this signal out
         return None
     return estimate_jpeg_quality(tables[0]) if 0 in tables else None
+
+
+# A WebP's luma AC quantiser index (0-127) for each quality setting of libwebp (Pillow's WebP), 0-100 in steps of 5:
+# libwebp derives the index from the quality alone (40 clean pictures of the untuned splits read the same index +-1),
+# so the setting can be read back from any lossy WebP file.
+_WEBP_QI = (127, 102, 92, 85, 78, 73, 68, 64, 59, 55, 52, 48, 45, 42, 39, 36, 27, 20, 12, 6, 0)
+_WEBP_QUALITY = tuple(range(0, 101, 5))
+
+
+def webp_quality(y_ac_qi: float) -> int:
+    """The libwebp quality setting (0-100) a lossy WebP was saved with, from its luma AC quantiser index.
+
+    >>> webp_quality(27), webp_quality(78), webp_quality(102)
+    (80, 20, 5)
+    """
+    return int(round(float(np.interp(-y_ac_qi, [-q for q in _WEBP_QI], _WEBP_QUALITY))))
+
+
+def file_webp_quantiser(img: LoadedImage) -> int | None:
+    """The luma AC quantiser index of a lossy WebP file; None for any other file (a lossless WebP included)."""
+    if img.format != "WEBP" or not img.data:
+        return None
+    header = webp_quantiser(img.data)
+    return None if header is None else int(header["y_ac_qi"])
 
 
 _DCT = np.array([[math.sqrt((1 if k == 0 else 2) / 8) * math.cos((2 * n + 1) * k * math.pi / 16) for n in range(8)]
@@ -189,16 +215,25 @@ def consistent_steps(steps: list[int]) -> list[int]:
 
 
 class Compression(Check):
-    """Heavy JPEG compression: quality from the file's table and from the pixels' DCT steps, and 8x8 blocking.
+    """Heavy compression: quality from the file (a JPEG's table, a WebP's quantiser) and from the pixels' DCT steps,
+    and 8x8 blocking.
 
-    Options: ``min_quality`` (the IJG quality at the decision point, default 40).
+    Options: ``min_quality`` (the IJG quality at the decision point, default 40), ``min_webp_quality`` (the libwebp
+    quality at the decision point for a lossy WebP file, default 20).
     """
 
     name = "compression"
-    option_names = ("min_quality",)
-    description = "JPEG compression artefacts: file and pixel quality estimates (IJG scale), 8x8 blockiness."
-    version = "6"
+    option_names = ("min_quality", "min_webp_quality")
+    description = ("Compression artefacts: file quality (JPEG table, WebP quantiser) and pixel quality estimates (IJG "
+                   "scale), 8x8 blockiness.")
+    version = "7"  # 7: a lossy WebP file's quantiser is read as its file quality
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
+    # A WebP at quality 20 loses as much as a JPEG at ~24 (mean luma SSIM, 40 clean pictures), well past the JPEG
+    # point, and that is deliberate: WebP's loss is smoothing behind a deblocking filter, not 8x8 blocks, and it reads
+    # clean far lower than SSIM says. GCompris ships 15 of its 837 lossy WebP pictures at quality 30-37 (1024-1620 px
+    # animals and sea floors): they look clean at their size and their file reads 0.001-0.008; quality <= 15 is
+    # flagged.
+    MIN_WEBP_QUALITY = 20
     BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
     BLOCK_ALONE = 0.4  # the most blocking alone can score
 
@@ -208,20 +243,30 @@ class Compression(Check):
         steps = dct_quant_steps(gray[:384, :384])
         pixel_q = quality_from_steps(consistent_steps(steps))
         file_q = file_jpeg_quality(img)
+        webp_qi = file_webp_quantiser(img)
+        webp_q = None if webp_qi is None else webp_quality(webp_qi)
         min_q = math.log2(float(self.options.get("min_quality", self.MIN_QUALITY)))
         s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)
+        if webp_q is not None:
+            min_webp = math.log2(float(self.options.get("min_webp_quality", self.MIN_WEBP_QUALITY)))
+            s_file = logistic(-math.log2(max(webp_q, 1)), -min_webp, self.QUALITY_WIDTH)
         s_pixels = logistic(-math.log2(pixel_q), -min_q, self.QUALITY_WIDTH)
         s_block = logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH)
         # Blocking alone is weak evidence: a smooth gradient saved at q95 has steps only at block edges (a high ratio
         # of tiny steps). It supports, the quantisation steps (file table or pixels) decide.
         score = max(s_file, s_pixels, min(s_block, self.BLOCK_ALONE))
-        values = {"jpeg_quality": file_q, "pixel_quality": pixel_q, "dct_steps": steps, "blockiness": round(grid, 3),
+        values = {"jpeg_quality": file_q, "webp_quantiser": webp_qi, "webp_quality": webp_q, "pixel_quality": pixel_q,
+                  "dct_steps": steps, "blockiness": round(grid, 3),
                   "file_quality_score": round(s_file, 4), "pixel_quality_score": round(s_pixels, 4),
                   "blocking_score": round(s_block, 4), "format": img.format}
-        return Measurement(score=score, values=values, summary=self._summary(score, file_q, pixel_q, grid))
+        return Measurement(score=score, values=values, summary=self._summary(score, file_q, pixel_q, grid, webp_qi))
 
-    def _summary(self, score: float, file_q: int | None, pixel_q: int, grid: float) -> str:
+    def _summary(self, score: float, file_q: int | None, pixel_q: int, grid: float, webp_qi: int | None) -> str:
         state = "heavily compressed" if score >= 0.5 else "compression fine"
-        q = f"file table quality ~{file_q}, " if file_q is not None else f"{'not a JPEG file'}, "
+        if webp_qi is not None:
+            q = (f"WebP saved at quality ~{webp_quality(webp_qi)} (quantiser {webp_qi} of 127; normal >= "
+                 f"{self.options.get('min_webp_quality', self.MIN_WEBP_QUALITY)}), ")
+        else:
+            q = f"file table quality ~{file_q}, " if file_q is not None else "not a JPEG or lossy WebP file, "
         return (f"{state}: {q}quality read from the pixels' DCT steps ~{pixel_q} (normal >= {self.MIN_QUALITY:.0f}), "
                 f"8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.15:.1f})")
