@@ -34,6 +34,7 @@ from creative4u.checks.quality_measures import (
     OPEN_FULL,
     OPEN_NONE,
     SIDES,
+    layout_gutters,
     line_profile,
     open_corners,
     same_paint,
@@ -65,7 +66,8 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "10"
+    version = "11"  # 11: canvas gutters between panels make a layout (collage, grid), not a frame
+    LAYOUT_DISCOUNT = 0.4  # the strongest frame reading (1.1) times this stays below 0.5
 
     def measure(self, img: LoadedImage) -> Measurement:
         framing = framing_bands(img)
@@ -93,21 +95,25 @@ class Border(Check):
         framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
         opened = open_corners(colour(img, BORDER_SIDE), framed, colours, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
+        # Canvas running straight across the box between panels (a collage, a product grid, a split screen) makes
+        # the bands the outer margin of a layout, not a frame around one picture: discounted below the decision point.
+        gutters = layout_gutters(colour(img, BORDER_SIDE), framed, colours, tol)
+        layout = self.LAYOUT_DISCOUNT if gutters else 1.0
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
-        score = logistic(max(frame, 0.8 * lines) * rectangular, 0.5, 0.08)
+        score = logistic(max(frame, 0.8 * lines) * rectangular * layout, 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
         values |= {f"band_{a}_{b}_symmetry": round(even, 3) for (a, b), even in symmetry.items()}
         values |= {f"band_{a}_{b}_same_paint": round(same, 3) for (a, b), same in paint.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
-                   "open_corners": opened,
+                   "open_corners": opened, "layout_gutters": gutters,
                    "inset_line_strength": round(lines, 3)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
         evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
                              "uniform bands along the sides (px)")]
-        summary = self._summary(widths, score, lines, opened)
+        summary = self._summary(widths, score, lines, opened, gutters)
         return Measurement(score=score, values=values, evidence=evidence, summary=summary)
 
     @staticmethod
@@ -133,8 +139,11 @@ class Border(Check):
                 "content_offset_y": round((widths["top"] + ch / 2) / h - 0.5, 4)}
 
     @staticmethod
-    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0) -> str:
+    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0, gutters: int = 0) -> str:
         sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
+        if score < 0.5 and len(sides) >= 2 and gutters:
+            return (f"no border: a layout of panels on a plain canvas ({gutters} gutter(s) cross it; margins "
+                    f"{', '.join(sides)})")
         if score < 0.5:
             if len(sides) >= 2 and opened >= OPEN_FULL:
                 return (f"no border: a shape with rounded or open corners on a plain canvas ({opened} of 4 corners "

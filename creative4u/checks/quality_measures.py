@@ -482,6 +482,53 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.nda
     return opened
 
 
+GUTTER_SHARE = 0.97  # a gutter row or column: this share of its length in the band's paint
+GUTTER_EDGE = 0.75  # the rows or columns beside a gutter: at most this share in the band's paint (a panel's edge)
+GUTTER_WIDTH = 0.08  # a gutter is at most this share of the box across
+
+
+def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray],
+                   tol: dict[str, int] | None = None) -> int:
+    """How many gutters cross the whole content box inside the bands: narrow runs of rows or columns in the band's
+    ``paint``, away from the box's outer tenth, between straight panel edges (content on both sides end to end).
+
+    A framed or pasted picture is one rectangle of content; a collage, a product grid or a split screen laid out on a
+    plain canvas is several, with the canvas running between them as straight gutters. Its outer margin reads as a
+    frame, but the gutters say it is a layout.
+
+    >>> grid = np.full((100, 100, 3), 255, np.uint8)
+    >>> for y in (10, 52): grid[y:y + 38, 10:47] = 40; grid[y:y + 38, 53:90] = 90
+    >>> sides, white = dict.fromkeys(SIDES, 10), dict.fromkeys(SIDES, np.array([255, 255, 255]))
+    >>> layout_gutters(grid, sides, white)
+    2
+    >>> framed = np.full((100, 100, 3), 255, np.uint8); framed[10:90, 10:90] = 40
+    >>> layout_gutters(framed, sides, white)
+    0
+    """
+    h, w = rgb.shape[:2]
+    top, left = width["top"], width["left"]
+    bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
+    refs = [(np.asarray(paint[s], np.int16), (tol or {}).get(s, COARSE_TOL)) for s in SIDES if width[s]]
+    box = rgb[top:bottom, left:right].astype(np.int16)
+    if not refs or min(box.shape[:2]) < 10:
+        return 0
+    canvas = np.zeros(box.shape[:2], bool)
+    for ref, t in refs:
+        canvas |= np.abs(box - ref).max(axis=2) <= t
+    runs = 0
+    for lines in (canvas.mean(axis=1), canvas.mean(axis=0)):
+        margin = max(2, len(lines) // 10)
+        full = np.flatnonzero(lines[margin:-margin] >= GUTTER_SHARE) + margin
+        for run in np.split(full, np.flatnonzero(np.diff(full) > 1) + 1) if full.size else []:
+            start, stop = int(run[0]), int(run[-1]) + 1
+            # A gutter is narrow and runs between straight panel edges: the lines beside it are content end to
+            # end. The white gap between two figures of a drawing is wide, or its edges are the figures' outlines.
+            # (one line further out on each side: the resize blends the line right at a panel's edge)
+            straight = lines[max(start - 2, 0)] <= GUTTER_EDGE and lines[min(stop + 1, len(lines) - 1)] <= GUTTER_EDGE
+            runs += bool(straight and stop - start <= GUTTER_WIDTH * len(lines))
+    return runs
+
+
 def line_profile(gray: np.ndarray, t: float = 12.0) -> np.ndarray:
     """Haar level-1 detail profile: per row, the share of the row's length whose step to the next row exceeds ``t``
     with one polarity; a straight line across the whole image reads ~1, natural edges much less.

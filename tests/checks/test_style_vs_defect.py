@@ -362,3 +362,21 @@ def test_a_smooth_picture_crushed_at_q6_and_resaved_losslessly_is_heavy_compress
     assert m.score >= load_profile("default").threshold_of("compression"), m.summary
     assert consistent_steps([120, 1, 120]) == [1, 1, 1]  # one position unread: no evidence
     assert get_check("compression").measure(_load(smooth, None)).score < 0.5  # the clean PNG
+
+
+@pytest.mark.parametrize("canvas", ["white", "black"])
+def test_a_collage_on_a_plain_canvas_is_a_layout_but_one_picture_on_the_same_margin_is_a_frame(photos, canvas):
+    """A 2 x 2 grid of photos with 12 px gutters and the same outer margin reads as a frame by its bands alone; the
+    gutters that cross the whole box between straight panel edges say it is a layout. One photo pasted on the same
+    margin stays a frame, and so does the grid's margin around a single panel-less picture."""
+    border, threshold = get_check("border"), load_profile("default").threshold_of("border")
+    pics = [photos[n] for n in ("coffee", "chelsea", "astronaut", "rocket")]
+    grid, single = Image.new("RGB", (640, 640), canvas), Image.new("RGB", (640, 640), canvas)
+    for i, pic in enumerate(pics):
+        grid.paste(pic.resize((302, 302)), (12 + (i % 2) * 314, 12 + (i // 2) * 314))
+    single.paste(pics[0].resize((616, 616)), (12, 12))
+    layout = border.measure(_load(grid))
+    assert layout.score < 0.5 and layout.values["layout_gutters"] == 2, layout.summary
+    assert "layout of panels" in layout.summary
+    framed = border.measure(_load(single))
+    assert framed.score >= threshold and framed.values["layout_gutters"] == 0, framed.summary
