@@ -97,11 +97,12 @@ class Border(Check):
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # Canvas running straight across the box between panels (a collage, a product grid, a split screen) makes
         # the bands the outer margin of a layout, not a frame around one picture: discounted below the decision point.
-        gutters = layout_gutters(colour(img, BORDER_SIDE), framed, colours, tol)
-        layout = self.LAYOUT_DISCOUNT if gutters else 1.0
+        # Read only where the bands would make a frame: elsewhere the discount changes nothing.
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
-        score = logistic(max(frame, 0.8 * lines) * rectangular * layout, 0.5, 0.08)
+        reading = max(frame, 0.8 * lines) * rectangular
+        gutters = layout_gutters(colour(img, BORDER_SIDE), framed, colours, tol) if reading >= 0.5 else 0
+        score = logistic(reading * (self.LAYOUT_DISCOUNT if gutters else 1.0), 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}

@@ -508,13 +508,14 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
     h, w = rgb.shape[:2]
     top, left = width["top"], width["left"]
     bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
-    refs = [(np.asarray(paint[s], np.int16), (tol or {}).get(s, COARSE_TOL)) for s in SIDES if width[s]]
+    # One comparison per distinct paint and tolerance (a frame is usually one paint on all four sides).
+    refs = list({(tuple(int(c) for c in paint[s]), (tol or {}).get(s, COARSE_TOL)) for s in SIDES if width[s]})
     box = rgb[top:bottom, left:right].astype(np.int16)
     if not refs or min(box.shape[:2]) < 10:
         return 0
     canvas = np.zeros(box.shape[:2], bool)
     for ref, t in refs:
-        canvas |= np.abs(box - ref).max(axis=2) <= t
+        canvas |= np.abs(box - np.asarray(ref, np.int16)).max(axis=2) <= t
     runs = 0
     for lines in (canvas.mean(axis=1), canvas.mean(axis=0)):
         margin = max(2, len(lines) // 10)
