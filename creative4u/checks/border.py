@@ -93,7 +93,8 @@ class Border(Check):
         # straight sides also read as inset lines, so the discount covers both readings.
         tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
         framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
-        opened = open_corners(colour(img, BORDER_SIDE), framed, colours, tol)
+        rgb = colour(img, BORDER_SIDE)
+        opened = open_corners(rgb, framed, colours, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # Canvas running straight across the box between panels (a collage, a product grid, a split screen) makes
         # the bands the outer margin of a layout, not a frame around one picture: discounted below the decision point.
@@ -101,7 +102,7 @@ class Border(Check):
         # One framed pair makes a frame (0.9); a single side, however clean, stays below the decision point.
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
         reading = max(frame, 0.8 * lines) * rectangular
-        gutters = layout_gutters(colour(img, BORDER_SIDE), framed, colours, tol) if reading >= 0.5 else 0
+        gutters = layout_gutters(rgb, framed, colours, tol) if reading >= 0.5 else 0
         score = logistic(reading * (self.LAYOUT_DISCOUNT if gutters else 1.0), 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}

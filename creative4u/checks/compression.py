@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -246,10 +247,12 @@ class Compression(Check):
         webp_qi = file_webp_quantiser(img)
         webp_q = None if webp_qi is None else webp_quality(webp_qi)
         min_q = math.log2(float(self.options.get("min_quality", self.MIN_QUALITY)))
-        s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)
+        min_webp = self.options.get("min_webp_quality", self.MIN_WEBP_QUALITY)
+        # The file's own quality: a JPEG's table on the IJG scale, a WebP's setting on libwebp's (its own point).
         if webp_q is not None:
-            min_webp = math.log2(float(self.options.get("min_webp_quality", self.MIN_WEBP_QUALITY)))
-            s_file = logistic(-math.log2(max(webp_q, 1)), -min_webp, self.QUALITY_WIDTH)
+            s_file = logistic(-math.log2(max(webp_q, 1)), -math.log2(float(min_webp)), self.QUALITY_WIDTH)
+        else:
+            s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)
         s_pixels = logistic(-math.log2(pixel_q), -min_q, self.QUALITY_WIDTH)
         s_block = logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH)
         # Blocking alone is weak evidence: a smooth gradient saved at q95 has steps only at block edges (a high ratio
@@ -259,13 +262,14 @@ class Compression(Check):
                   "dct_steps": steps, "blockiness": round(grid, 3),
                   "file_quality_score": round(s_file, 4), "pixel_quality_score": round(s_pixels, 4),
                   "blocking_score": round(s_block, 4), "format": img.format}
-        return Measurement(score=score, values=values, summary=self._summary(score, file_q, pixel_q, grid, webp_qi))
+        return Measurement(score=score, values=values, summary=self._summary(score, values, grid, min_webp))
 
-    def _summary(self, score: float, file_q: int | None, pixel_q: int, grid: float, webp_qi: int | None) -> str:
+    def _summary(self, score: float, v: dict[str, Any], grid: float, min_webp: Any) -> str:
         state = "heavily compressed" if score >= 0.5 else "compression fine"
-        if webp_qi is not None:
-            q = (f"WebP saved at quality ~{webp_quality(webp_qi)} (quantiser {webp_qi} of 127; normal >= "
-                 f"{self.options.get('min_webp_quality', self.MIN_WEBP_QUALITY)}), ")
+        file_q, pixel_q = v["jpeg_quality"], v["pixel_quality"]
+        if v["webp_quality"] is not None:
+            q = (f"WebP saved at quality ~{v['webp_quality']} (quantiser {v['webp_quantiser']} of 127; normal >= "
+                 f"{min_webp}), ")
         else:
             q = f"file table quality ~{file_q}, " if file_q is not None else "not a JPEG or lossy WebP file, "
         return (f"{state}: {q}quality read from the pixels' DCT steps ~{pixel_q} (normal >= {self.MIN_QUALITY:.0f}), "

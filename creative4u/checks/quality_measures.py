@@ -443,6 +443,16 @@ def same_paint(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip((PAINT_OTHER - d) / (PAINT_OTHER - PAINT_SAME), 0.0, 1.0))
 
 
+def inner_box(shape: tuple[int, ...], width: dict[str, int]) -> tuple[int, int, int, int]:
+    """Rows and columns (top, bottom, left, right; end-exclusive, never empty) inside bands ``width`` px wide.
+
+    >>> inner_box((100, 80, 3), {"top": 10, "bottom": 5, "left": 0, "right": 80})
+    (10, 95, 0, 1)
+    """
+    top, left = width["top"], width["left"]
+    return top, max(top + 1, shape[0] - width["bottom"]), left, max(left + 1, shape[1] - width["right"])
+
+
 def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray],
                  tol: dict[str, int] | None = None) -> int:
     """How many corners of the content box inside the bands (``width`` per side, 0: none) hold the band's ``paint``,
@@ -463,9 +473,7 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.nda
     >>> open_corners(card, sides, white)
     4
     """
-    h, w = rgb.shape[:2]
-    top, left = width["top"], width["left"]
-    bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
+    top, bottom, left, right = inner_box(rgb.shape, width)
     tol = tol or {}
     c = max(2, round(CORNER_FRAC * min(bottom - top, right - left)))
     refs = {s: np.asarray(paint[s], np.int16) for s in SIDES if width[s]}
@@ -505,9 +513,7 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
     >>> layout_gutters(framed, sides, white)
     0
     """
-    h, w = rgb.shape[:2]
-    top, left = width["top"], width["left"]
-    bottom, right = max(top + 1, h - width["bottom"]), max(left + 1, w - width["right"])
+    top, bottom, left, right = inner_box(rgb.shape, width)
     # One comparison per distinct paint and tolerance (a frame is usually one paint on all four sides).
     refs = list({(tuple(int(c) for c in paint[s]), (tol or {}).get(s, COARSE_TOL)) for s in SIDES if width[s]})
     box = rgb[top:bottom, left:right].astype(np.int16)
