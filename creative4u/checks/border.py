@@ -20,6 +20,8 @@ import numpy as np
 from creative4u.checks.base import Check, Evidence, Measurement
 from creative4u.checks.quality import (
     BORDER_SIDE,
+    DETAIL_SIDE,
+    FRAME_SIDE,
     OPPOSITE,
     band_symmetry,
     colour,
@@ -42,6 +44,8 @@ from creative4u.checks.quality_measures import (
 from creative4u.images import LoadedImage
 
 __all__ = ["Border"]
+
+_Reading = tuple[float, dict[str, Any], dict[str, int], int, int]
 
 
 class Border(Check):
@@ -66,18 +70,32 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "11"  # 11: canvas gutters between panels make a layout (collage, grid), not a frame
+    version = "12"  # 12: bands read at 256 and 512 px, a band counts from 0.8% of the shorter side (thin frames)
     LAYOUT_DISCOUNT = 0.4  # the strongest frame reading (1.1) times this stays below 0.5
 
     def measure(self, img: LoadedImage) -> Measurement:
-        framing = framing_bands(img)
+        lines = self._inset_lines(luma(img, BORDER_SIDE))
+        # The bands are read at 256 px and, for a picture larger than that, again at 512: a 1-2% frame is 2-5 px at
+        # 256 and blends into the picture's first row, while a JPEG's ringing along a wide frame's inner edge is
+        # averaged away at 256 and breaks the band's straight edge at 512. The stronger reading decides.
+        sides = (BORDER_SIDE, FRAME_SIDE) if max(img.rgb(DETAIL_SIDE).shape[:2]) > BORDER_SIDE else (BORDER_SIDE,)
+        score, values, widths, opened, gutters = max((self._read(img, side, lines) for side in sides),
+                                                     key=lambda reading: reading[0])
+        evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
+                             "uniform bands along the sides (px)")]
+        summary = self._summary(widths, score, lines, opened, gutters)
+        return Measurement(score=score, values=values, evidence=evidence, summary=summary)
+
+    def _read(self, img: LoadedImage, side: int, lines: float) -> _Reading:
+        """The frame reading of the bands at <= ``side`` px: (score, values, widths in the picture's px, open corners,
+        layout gutters)."""
+        framing = framing_bands(img, side)
         shape = framing["shape"]
         # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
         # canvas meets its first shape, a title or a button on a short stretch only. Weighted here, not in
         # framing_bands: exposure uses those bands to leave a plain product canvas out, whatever its span.
         strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
         scale = img.size[0] / shape[1]
-        lines = self._inset_lines(luma(img, BORDER_SIDE))
         widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
         # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
         # adjacent sides only (a flag with a drop shadow), or of very unequal widths (an object placed off-centre on
@@ -93,7 +111,7 @@ class Border(Check):
         # straight sides also read as inset lines, so the discount covers both readings.
         tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
         framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
-        rgb = colour(img, BORDER_SIDE)
+        rgb = colour(img, side)
         opened = open_corners(rgb, framed, colours, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
         # Canvas running straight across the box between panels (a collage, a product grid, a split screen) makes
@@ -111,12 +129,9 @@ class Border(Check):
         values |= {f"band_{a}_{b}_same_paint": round(same, 3) for (a, b), same in paint.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "open_corners": opened, "layout_gutters": gutters,
-                   "inset_line_strength": round(lines, 3)}
+                   "inset_line_strength": round(lines, 3), "bands_read_at_px": max(shape)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
-        evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
-                             "uniform bands along the sides (px)")]
-        summary = self._summary(widths, score, lines, opened, gutters)
-        return Measurement(score=score, values=values, evidence=evidence, summary=summary)
+        return score, values, widths, opened, gutters
 
     @staticmethod
     def _inset_lines(gray: np.ndarray) -> float:

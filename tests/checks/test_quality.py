@@ -185,3 +185,39 @@ def _png(pil: Image.Image) -> bytes:
     buf = io.BytesIO()
     pil.save(buf, "PNG")
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("fill", [(0, 0, 0), (200, 20, 20), (128, 128, 128)])
+def test_thin_frames_are_frames(photos512, fill):
+    """A 1% frame (5 px on a 512 px photo, saved losslessly: a JPEG's ringing eats 1-2 px of so thin a band) and 7 px
+    round a wide 640 x 360 picture: 2-3 px at the 256 px reading, read again at 512; a 5% frame whose inner edge a q75
+    JPEG has rung is still read at 256."""
+    from PIL import ImageOps
+
+    for name, pil in photos512.items():
+        thin = ImageOps.expand(pil.resize((pil.width - 10, pil.height - 10)), border=5, fill=fill)
+        wide = ImageOps.expand(pil.resize((626, 346)), border=7, fill=fill)
+        rung = ImageOps.expand(pil.resize((pil.width - 52, pil.height - 52)), border=26, fill=fill)
+        for kind, framed, quality in (("1%", thin, None), ("7 px wide", wide, 92), ("5% q75", rung, 75)):
+            m = get_check("border").measure(_img(framed, quality=quality))
+            assert m.score > 0.984, (name, kind, m.summary)
+        assert _score("border", pil) < 0.5, name
+
+
+def test_salt_and_pepper_is_noise_but_thin_strokes_are_not(photos512):
+    from PIL import ImageDraw
+    from skimage.util import random_noise
+
+    for name, pil in photos512.items():
+        noisy = random_noise(np.asarray(pil), mode="s&p", amount=0.01, rng=0)
+        peppered = Image.fromarray((noisy * 255).astype(np.uint8))
+        m = get_check("noise").measure(_img(peppered, quality=None))
+        assert m.score > 0.9 and "salt-and-pepper" in m.summary, (name, m.summary)
+        assert get_check("noise").measure(_img(pil, quality=None)).values["impulse_share"] < 0.002, name
+    # Line art and small print (1 px strokes everywhere) stand off their median too, but not in every tile.
+    sheet = Image.new("RGB", (512, 512), "white")
+    draw = ImageDraw.Draw(sheet)
+    for y in range(8, 512, 24):
+        draw.text((6, y), "Free delivery from 30 EUR - new season - order today " * 2, fill=(20, 20, 20))
+        draw.line((0, y + 16, 511, y + 19), fill=(30, 60, 160), width=1)
+    assert _score("noise", sheet, quality=None) < 0.5
