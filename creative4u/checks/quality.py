@@ -31,6 +31,7 @@ from creative4u.checks.quality_measures import (
     SIDES,
     block_mean,
     blockiness,
+    bright_noise_level,
     coarse_structure,
     crisp_details,
     detail_energy_ratio,
@@ -49,6 +50,7 @@ from creative4u.images import LoadedImage
 
 __all__ = [
     "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
+    "bright_noise_level",
     "coarse_structure", "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk",
     "impulse_share", "line_profile", "logistic", "luma", "monochrome_kind", "native_rgb_crop", "noise_level",
     "resampling_peak", "scan_band", "shared", "tone_stats",
@@ -179,10 +181,10 @@ class Noise(Check):
 
     name = "noise"
     option_names = ()
-    description = ("Noise and grain: noise std in flat regions, and how much of it halving the picture keeps (grain "
-                   "halves, texture stays); impulses (salt and pepper) in the tiles that hold the fewest; JPEG "
-                   "blocking: see the compression check.")
-    version = "7"  # 7: impulse (salt-and-pepper) noise
+    description = ("Noise and grain: noise std in flat regions (and in the brighter half of them), and how much of it "
+                   "halving the picture keeps (grain halves, texture stays); impulses (salt and pepper) in the tiles "
+                   "that hold the fewest; JPEG blocking: see the compression check.")
+    version = "8"  # 7: impulse (salt-and-pepper) noise; 8: grain read in the brighter half of the tiles too (speckle)
     NOISE_CENTRE, NOISE_WIDTH = 4.5, 0.5  # grey levels at <= 1024 px; clean photos read 0.2-3.6
     # Share of impulse pixels in the emptiest quarter of the tiles. 757 clean pictures of every split (photos, art,
     # clip art, text banners, star fields) read 0, even in their fullest half; skimage's salt-and-pepper at amount
@@ -194,9 +196,13 @@ class Noise(Check):
     def measure(self, img: LoadedImage) -> Measurement:
         sigma, grid = image_noise(img), blockiness(native_luma_crop(img))
         gray = img.gray(DETAIL_SIDE)
-        half = noise_level(cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)),
-                                      interpolation=cv2.INTER_AREA))
-        grain = grain_sigma(sigma, half)
+        half_gray = cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)),
+                               interpolation=cv2.INTER_AREA)
+        half = noise_level(half_gray)
+        # Speckle and shot noise grow with the signal: the flattest tiles, often in the shadows, hold little of it,
+        # so the brighter half of the tiles is read too (with its own halving test) and the larger grain counts.
+        bright = grain_sigma(bright_noise_level(gray), bright_noise_level(half_gray))
+        grain = max(grain_sigma(sigma, half), bright)
         # Impulses are read apart, at the file's own pixels: sparse outliers average to the same Immerkaer level at
         # half size, so the grain reading takes them for texture.
         impulses = impulse_share(native_rgb_crop(img))
@@ -205,15 +211,19 @@ class Noise(Check):
         # One reason per check: blocking is the compression check's; its number stays here as a measurement.
         score = max(s_grain, s_impulse)
         values = {"noise_sigma": round(grain, 3), "flat_area_sigma": round(sigma, 3),
-                  "half_scale_sigma": round(half, 3), "impulse_share": round(impulses, 5),
+                  "half_scale_sigma": round(half, 3), "bright_area_grain": round(bright, 3),
+                  "impulse_share": round(impulses, 5),
                   "blockiness": round(grid, 3), "noise_score": round(s_grain, 4),
                   "impulse_score": round(s_impulse, 4),
                   "blocking_score": round(logistic(grid, self.BLOCK_CENTRE, self.BLOCK_WIDTH), 4)}
-        return Measurement(score=score, values=values, summary=self._summary(grain, sigma, impulses, score, s_impulse))
+        summary = self._summary(grain, sigma, impulses, score, s_impulse, in_bright=bright >= grain > 0)
+        return Measurement(score=score, values=values, summary=summary)
 
-    def _summary(self, grain: float, sigma: float, impulses: float, score: float, s_impulse: float) -> str:
+    def _summary(self, grain: float, sigma: float, impulses: float, score: float, s_impulse: float,
+                 in_bright: bool = False) -> str:
         state = "noisy" if score >= 0.5 else "clean"
-        summary = f"{state}: grain {grain:.1f} grey levels in flat areas (normal <= {self.NOISE_CENTRE - 1:.1f})"
+        where = "the brighter flat areas" if in_bright else "flat areas"
+        summary = f"{state}: grain {grain:.1f} grey levels in {where} (normal <= {self.NOISE_CENTRE - 1:.1f})"
         if grain < 0.8 * sigma:
             summary += f"; the rest of the {sigma:.1f} read there is texture (it survives halving the picture)"
         if s_impulse >= 0.5:

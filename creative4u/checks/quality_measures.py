@@ -50,12 +50,35 @@ def noise_level(gray: np.ndarray, block: int = 16) -> float:
     >>> 4.0 < noise_level(flat) < 6.0
     True
     """
-    resp = np.abs(cv2.filter2D(gray, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
-    tiles = block_mean(resp, block) * (math.sqrt(math.pi / 2) / 6.0)
-    tile_luma = block_mean(gray, block)
+    tiles, tile_luma = _noise_tiles(gray, block)
     usable = tiles[(tile_luma > 16) & (tile_luma < 239)]
     enough = usable.size >= max(8, MIN_USABLE_SHARE * tiles.size)
     return float(np.percentile(usable if enough else tiles, 10))
+
+
+def bright_noise_level(gray: np.ndarray, block: int = 16) -> float:
+    """:func:`noise_level` read in the brighter half of the unclipped tiles only (0 when there are too few): noise that
+    grows with the signal (speckle, shot noise) is faint in the shadows, where the flattest tiles of a picture often
+    lie, and plain to see in its mid-tones and highlights.
+
+    >>> rng = np.random.default_rng(0)
+    >>> ramp = np.repeat(np.linspace(20, 220, 128, dtype=np.float32)[None], 128, axis=0)
+    >>> speckled = ramp * (1 + rng.normal(0, 0.1, ramp.shape).astype(np.float32))
+    >>> noise_level(speckled) < 6 < bright_noise_level(speckled)
+    True
+    """
+    tiles, tile_luma = _noise_tiles(gray, block)
+    unclipped = (tile_luma > 16) & (tile_luma < 239)
+    if unclipped.sum() < max(8, MIN_USABLE_SHARE * tiles.size):
+        return 0.0
+    bright = tiles[unclipped & (tile_luma >= np.median(tile_luma[unclipped]))]
+    return float(np.percentile(bright, 10)) if bright.size >= 8 else 0.0
+
+
+def _noise_tiles(gray: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Immerkaer's noise estimate and the mean luma of each ``block`` px tile."""
+    resp = np.abs(cv2.filter2D(gray, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
+    return block_mean(resp, block) * (math.sqrt(math.pi / 2) / 6.0), block_mean(gray, block)
 
 
 IMPULSE_STEP = 64  # grey levels a channel must stand above (salt) or below (pepper) all 8 of its neighbours

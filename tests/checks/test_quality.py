@@ -221,3 +221,15 @@ def test_salt_and_pepper_is_noise_but_thin_strokes_are_not(photos512):
         draw.text((6, y), "Free delivery from 30 EUR - new season - order today " * 2, fill=(20, 20, 20))
         draw.line((0, y + 16, 511, y + 19), fill=(30, 60, 160), width=1)
     assert _score("noise", sheet, quality=None) < 0.5
+
+
+def test_speckle_that_grows_with_brightness_is_noise(photos512):
+    """Multiplicative noise (ImageNet-C's speckle, severity 1: x + x * N(0, 0.15)) is faint in the shadows, where the
+    flattest tiles often lie; the brighter half of the tiles shows it."""
+    rng = np.random.default_rng(0)
+    for name, pil in photos512.items():
+        x = np.asarray(pil, np.float32) / 255
+        speckled = Image.fromarray(np.uint8(np.clip(x + x * rng.normal(0, 0.15, x.shape), 0, 1) * 255))
+        m = get_check("noise").measure(_img(speckled, quality=None))
+        assert m.score > 0.9, (name, m.summary)
+        assert get_check("noise").measure(_img(pil, quality=None)).values["bright_area_grain"] < 3.0, name
