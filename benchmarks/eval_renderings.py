@@ -5,12 +5,13 @@ made with the tools someone else would reach for, not with the clean set's own r
     python benchmarks/eval_renderings.py --per-split 60 --json renderings.json
 
 The clean set (:mod:`creative4u.data.degrade`) renders over-exposure as a gain in linear light, blur as Gaussian,
-defocus and motion kernels, compression as a JPEG save. A user's test set may instead brighten with
-``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV value as ImageNet-C does, darken with
-a gamma, save as WebP or shrink and re-enlarge. Each rendering here is applied to clean images of the splits no
-threshold was tuned on and screened by the checks that answer for it (exposure; compression; sharpness, and
-resolution too for a re-enlarged picture), at the profile's thresholds: the share flagged is that rendering's recall.
-The clean images themselves give the false-flag rate. Nothing here was used to tune a check.
+defocus and motion kernels, compression as a JPEG save, noise as Gaussian grain, a border as a 4-14% frame. A user's
+test set may instead brighten with ``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV
+value as ImageNet-C does, darken with a gamma, save as WebP or shrink and re-enlarge, add salt-and-pepper, speckle or
+shot noise, or paste a thin frame. Each rendering here is applied to clean images of the splits no threshold was tuned
+on and screened by the checks that answer for it (exposure; compression; sharpness, and resolution too for a
+re-enlarged picture; noise; border), at the profile's thresholds: the share flagged is that rendering's recall. The
+clean images themselves give the false-flag rate. Nothing here was used to tune a check.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from creative4u.data.clean_set import OUT_OF_SOURCE
 
@@ -99,6 +100,55 @@ def rescaled(factor: int) -> Render:
     return render
 
 
+def gaussian_noise(sigma: float) -> Render:
+    """Gaussian noise of ``sigma`` grey levels on every channel."""
+    def render(im: Image.Image) -> Image.Image:
+        x = np.asarray(im, np.float32)
+        return _u8(x + np.random.default_rng(0).normal(0, sigma, x.shape))
+    return render
+
+
+def salt_and_pepper(amount: float) -> Render:
+    """skimage's ``random_noise(mode="s&p")``: ``amount`` of the values, channel by channel, set to 0 or 255."""
+    from skimage.util import random_noise
+
+    return lambda im: _u8(255 * random_noise(np.asarray(im), mode="s&p", amount=amount, rng=0))
+
+
+def speckle(c: float) -> Render:
+    """Multiplicative noise ``x + x * N(0, c)`` on values in 0..1 (ImageNet-C's speckle; 0.15 is its severity 1)."""
+    def render(im: Image.Image) -> Image.Image:
+        x = np.asarray(im, np.float32) / 255
+        return _u8(255 * np.clip(x + x * np.random.default_rng(0).normal(0, c, x.shape), 0, 1))
+    return render
+
+
+def shot(photons: float) -> Render:
+    """Poisson noise with ``photons`` at white (ImageNet-C's shot noise; 60 is its severity 1)."""
+    def render(im: Image.Image) -> Image.Image:
+        x = np.asarray(im, np.float32) / 255
+        return _u8(255 * np.random.default_rng(0).poisson(x * photons) / photons)
+    return render
+
+
+FRAME_PAINTS = ((0, 0, 0), (200, 20, 20), (128, 128, 128), (20, 40, 110))  # white is left out: unseen on white canvas
+
+
+def frame(share: float, jpeg_quality: int | None = None) -> Render:
+    """A frame ``share`` of the shorter side wide round the shrunk picture (``ImageOps.expand``), in a paint picked
+    from ``FRAME_PAINTS`` by the picture itself; saved as a JPEG of ``jpeg_quality`` when given."""
+    def render(im: Image.Image) -> Image.Image | bytes:
+        t = max(1, round(share * min(im.size)))
+        paint = FRAME_PAINTS[int(np.asarray(im)[::7, ::7].sum()) % len(FRAME_PAINTS)]
+        out = ImageOps.expand(im.resize((im.width - 2 * t, im.height - 2 * t)), border=t, fill=paint)
+        if jpeg_quality is None:
+            return out
+        buf = io.BytesIO()
+        out.save(buf, "JPEG", quality=jpeg_quality)
+        return buf.getvalue()
+    return render
+
+
 # name -> (defect family, checks that answer for it, rendering)
 RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "over: linear light +1.5 EV (clean set's)": ("over", ("exposure",), linear_gain(1.5)),
@@ -124,6 +174,14 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "blur: PIL box, radius 0.5% of side": ("blur", ("sharpness",), box(0.005)),
     "blur: shrunk 3x and enlarged": ("blur", ("sharpness", "resolution"), rescaled(3)),
     "blur: shrunk 5x and enlarged": ("blur", ("sharpness", "resolution"), rescaled(5)),
+    "noise: Gaussian sigma 10": ("noise", ("noise",), gaussian_noise(10)),
+    "noise: salt and pepper, 1% of values (skimage)": ("noise", ("noise",), salt_and_pepper(0.01)),
+    "noise: salt and pepper, 3% of values (ImageNet-C 1)": ("noise", ("noise",), salt_and_pepper(0.03)),
+    "noise: speckle c 0.15 (ImageNet-C 1)": ("noise", ("noise",), speckle(0.15)),
+    "noise: shot, 60 photons (ImageNet-C 1)": ("noise", ("noise",), shot(60)),
+    "border: 1% frame": ("border", ("border",), frame(0.01)),
+    "border: 2% frame, JPEG q75": ("border", ("border",), frame(0.02, 75)),
+    "border: 5% frame, JPEG q75": ("border", ("border",), frame(0.05, 75)),
 }
 
 
@@ -143,7 +201,8 @@ def clean_images(per_split: int, seed: int) -> list[tuple[str, Path]]:
     return out
 
 
-def evaluate(images: list[tuple[str, Path]], profile_name: str = "default") -> dict[str, Any]:
+def evaluate(images: list[tuple[str, Path]], profile_name: str = "default",
+             renderings: dict[str, tuple[str, tuple[str, ...], Render]] | None = None) -> dict[str, Any]:
     """Recall per rendering and the clean images' flag rate, per family's checks, at the profile's thresholds."""
     from tqdm import tqdm
 
@@ -151,19 +210,20 @@ def evaluate(images: list[tuple[str, Path]], profile_name: str = "default") -> d
     from creative4u.checks.suite import CheckSuite
     from creative4u.images import LoadedImage, load_image
 
+    renderings = RENDERINGS if renderings is None else renderings
     profile = load_profile(profile_name)
-    wanted = {c for _, checks, _ in RENDERINGS.values() for c in checks}
+    wanted = {c for _, checks, _ in renderings.values() for c in checks}
     profile.checks = {n: s for n, s in profile.checks.items() if n in wanted}
     suite = CheckSuite(profile)
-    hits: dict[str, list[bool]] = {name: [] for name in RENDERINGS}
+    hits: dict[str, list[bool]] = {name: [] for name in renderings}
     clean: dict[tuple[str, ...], list[bool]] = {}
     for _, path in tqdm(images, desc="renderings", unit="image"):
         with Image.open(path) as im:
             original = im.convert("RGB")
         flagged = set(suite.screen(LoadedImage.from_pil(original)).flagged)
-        for _, checks, _ in RENDERINGS.values():
+        for _, checks, _ in renderings.values():
             clean.setdefault(checks, []).append(bool(flagged & set(checks)))
-        for name, (_, checks, render) in RENDERINGS.items():
+        for name, (_, checks, render) in renderings.items():
             rendered = render(original)
             loaded = load_image(rendered) if isinstance(rendered, bytes) else LoadedImage.from_pil(rendered)
             out = suite.screen(loaded)
@@ -171,7 +231,7 @@ def evaluate(images: list[tuple[str, Path]], profile_name: str = "default") -> d
     rows = [{"rendering": name, "family": fam, "checks": "/".join(checks), "n": len(hits[name]),
              "recall": round(float(np.mean(hits[name])), 4),
              "clean_flagged": round(float(np.mean(clean[checks])), 4)}
-            for name, (fam, checks, _) in RENDERINGS.items()]
+            for name, (fam, checks, _) in renderings.items()]
     return {"profile": profile_name, "images": len(images),
             "splits": sorted({s for s, _ in images}), "rows": rows}
 
@@ -190,11 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw")
     parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", default="", help="comma list: only the renderings whose name holds one of these")
     args = parser.parse_args(argv)
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    renderings = {n: r for n, r in RENDERINGS.items() if not wanted or any(w in n for w in wanted)}
     images = clean_images(args.per_split, args.seed)
     if not images:
         parser.error(f"no clean set under {CACHE}: build one with python -m creative4u.data.clean_set")
-    result = evaluate(images, args.profile)
+    result = evaluate(images, args.profile, renderings)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
