@@ -233,3 +233,22 @@ def test_speckle_that_grows_with_brightness_is_noise(photos512):
         m = get_check("noise").measure(_img(speckled, quality=None))
         assert m.score > 0.9, (name, m.summary)
         assert get_check("noise").measure(_img(pil, quality=None)).values["bright_area_grain"] < 3.0, name
+
+
+def test_large_picture_is_judged_at_its_own_size_too(photos512):
+    """A 960 px mosaic of real photos (none enlarged) blurred by PIL radius 2.5: 1 px at the 512 px reading, passed
+    before; at its own size its edges ramp over ~1.9 px. The sharp mosaic passes; a 512 px photo gets no such
+    reading."""
+    side = 480
+    mosaic = Image.new("RGB", (2 * side, 2 * side))
+    for i, pil in enumerate(photos512.values()):
+        w, h = pil.size
+        s = min(w, h, side)
+        mosaic.paste(pil.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)),
+                     ((i % 2) * side, (i // 2) * side))
+    sharp = get_check("sharpness").measure(_img(mosaic))
+    blurred = get_check("sharpness").measure(_img(mosaic.filter(ImageFilter.GaussianBlur(2.5))))
+    assert sharp.score < 0.5 and sharp.values["fine_blur_sigma_px"] < 1.0, sharp.summary
+    assert blurred.values["blur_sigma_px"] < 1.09 < blurred.values["fine_blur_sigma_px"], blurred.values
+    assert blurred.score > 0.9 and "at its own size" in blurred.summary, blurred.summary
+    assert "fine_blur_sigma_px" not in get_check("sharpness").measure(_img(photos512["astronaut"])).values
