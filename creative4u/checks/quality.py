@@ -32,6 +32,8 @@ from creative4u.checks.quality_measures import (
     block_mean,
     blockiness,
     bright_noise_level,
+    channel_max,
+    channel_min,
     coarse_structure,
     crisp_details,
     detail_energy_ratio,
@@ -481,7 +483,7 @@ class Exposure(Check):
         rgb = colour(img, BORDER_SIDE)[top_row:bottom_row, left:right]
         y = luma(img, BORDER_SIDE)[top_row:bottom_row, left:right]
         mean = float(y.mean())
-        peak = rgb.max(axis=2)
+        peak = channel_max(rgb)
         # The strongest channel (a deep blue at 0,0,255 is fully lit) of the brightest 0.1%: a dark design keeps a
         # few lit pixels (a highlight, a logo, a rim light), an exposure pulled down by a stop or more has none.
         brightest = float(np.percentile(peak, 99.9))
@@ -526,7 +528,7 @@ def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
     >>> clipped_texture(flat)
     {'clipped_texture': 0.0, 'flat_white': 1.0}
     """
-    peak, low = rgb.max(axis=2), rgb.min(axis=2)
+    peak, low = channel_max(rgb), channel_min(rgb)
     kernel = np.ones((5, 5), np.uint8)
     spread = cv2.dilate(peak, kernel).astype(np.int16) - cv2.erode(low, kernel).astype(np.int16)
     flat = spread <= 3
@@ -537,7 +539,7 @@ def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
 def legacy_blown(rgb: np.ndarray, y: np.ndarray, peak: np.ndarray) -> dict[str, float]:
     """Exposure v8's blown-highlight readings, kept as values: the feature judge's weights were trained on them."""
     # Blown = a channel at the ceiling in a washed-out colour; a saturated colour at full strength is not.
-    sat = (peak - rgb.min(axis=2)).astype(np.float32) / np.maximum(peak, 1)
+    sat = (peak - channel_min(rgb)).astype(np.float32) / np.maximum(peak, 1)
     blown = float(((peak >= 245) & (sat < 0.6)).mean())
     bright = y >= np.percentile(y, 90)
     highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
@@ -617,7 +619,7 @@ def monochrome_kind(rgb: np.ndarray) -> str:
     ('black-and-white', 'single-tint monochrome')
     """
     a = rgb.reshape(-1, 3).astype(np.float32)
-    chroma = a.max(axis=1) - a.min(axis=1)
+    chroma = channel_max(a) - channel_min(a)
     coloured = chroma > 8
     if coloured.mean() <= 0.02:
         return "black-and-white"

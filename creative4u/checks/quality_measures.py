@@ -31,6 +31,21 @@ def block_mean(a: np.ndarray, block: int) -> np.ndarray:
 
 
 
+def channel_max(rgb: np.ndarray) -> np.ndarray:
+    """The largest of the three colour channels per pixel (last axis), exactly ``rgb.max(axis=-1)``: numpy reduces over
+    a length-3 last axis some 20x slower than two element-wise maxima.
+
+    >>> channel_max(np.array([[[1, 5, 3], [9, 2, 4]]])).tolist(), channel_min(np.array([[[1, 5, 3]]])).tolist()
+    ([[5, 9]], [[1]])
+    """
+    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+
+
+def channel_min(rgb: np.ndarray) -> np.ndarray:
+    """The smallest of the three colour channels per pixel (see :func:`channel_max`)."""
+    return np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+
+
 # --------------------------------------------------------------------------------------------------------- noise
 # Immerkaer (1996): this 3x3 mask cancels locally linear image structure, so what remains in flat regions is noise;
 # for Gaussian noise of std s the response has mean absolute value 6 s sqrt(2/pi).
@@ -451,7 +466,7 @@ def _band_rows(view: np.ndarray, ref: np.ndarray, tol: int, limit: int, chunk: i
     rows: list[np.ndarray] = []
     start, end = 0, None
     while start < limit and (end is None or start < end + 10):
-        diff = np.abs(view[start : min(limit, start + chunk)].astype(np.int16) - ref).max(axis=2)
+        diff = channel_max(np.abs(view[start : min(limit, start + chunk)].astype(np.int16) - ref))
         rows.append((diff <= tol).mean(axis=1))
         if end is None and (rows[-1] < 0.96).any():
             end = start + int(np.argmax(rows[-1] < 0.96))
@@ -553,7 +568,7 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.nda
     opened = 0
     for a, b, rows, cols in corners:
         patch = rgb[rows, cols].astype(np.int16)
-        shares = [float((np.abs(patch - refs[s]).max(axis=2) <= tol.get(s, COARSE_TOL)).mean()) for s in (a, b)
+        shares = [float((channel_max(np.abs(patch - refs[s])) <= tol.get(s, COARSE_TOL)).mean()) for s in (a, b)
                   if s in refs]
         opened += max(shares, default=0.0) >= CORNER_OPEN
     return opened
@@ -590,7 +605,7 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
         return 0
     canvas = np.zeros(box.shape[:2], bool)
     for ref, t in refs:
-        canvas |= np.abs(box - np.asarray(ref, np.int16)).max(axis=2) <= t
+        canvas |= channel_max(np.abs(box - np.asarray(ref, np.int16))) <= t
     runs = 0
     for lines in (canvas.mean(axis=1), canvas.mean(axis=0)):
         margin = max(2, len(lines) // 10)
