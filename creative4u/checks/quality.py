@@ -31,7 +31,6 @@ from creative4u.checks.quality_measures import (
     SIDES,
     block_mean,
     blockiness,
-    bright_noise_level,
     channel_max,
     channel_min,
     coarse_structure,
@@ -44,6 +43,7 @@ from creative4u.checks.quality_measures import (
     impulse_share,
     line_profile,
     noise_level,
+    noise_levels,
     resampling_peak,
     scan_band,
     side_view,
@@ -52,10 +52,9 @@ from creative4u.images import LoadedImage
 
 __all__ = [
     "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
-    "bright_noise_level",
     "coarse_structure", "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk",
     "impulse_share", "line_profile", "logistic", "luma", "monochrome_kind", "native_rgb_crop", "noise_level",
-    "resampling_peak", "scan_band", "shared", "tone_stats",
+    "noise_levels", "resampling_peak", "scan_band", "shared", "tone_stats",
 ]
 
 DETAIL_SIDE = 1024
@@ -151,7 +150,12 @@ def native_luma_crop(img: LoadedImage, side: int = 512) -> np.ndarray:
 
 def image_noise(img: LoadedImage) -> float:
     """The noise level of ``img`` at the detail scale, shared by the noise and sharpness checks."""
-    return shared(img, "noise", lambda: noise_level(img.gray(DETAIL_SIDE)))
+    return image_noise_levels(img)[0]
+
+
+def image_noise_levels(img: LoadedImage) -> tuple[float, float]:
+    """:func:`noise_levels` of ``img`` at the detail scale (overall, brighter half), read once per image."""
+    return shared(img, "noise", lambda: noise_levels(img.gray(DETAIL_SIDE)))
 
 
 def native_rgb_crop(img: LoadedImage, side: int = DETAIL_SIDE) -> np.ndarray:
@@ -196,14 +200,13 @@ class Noise(Check):
     BLOCK_CENTRE, BLOCK_WIDTH = 1.62, 0.05  # grid ratio; q92 JPEGs read <= 1.6, q <= 22 read >= 1.5 (mostly > 1.7)
 
     def measure(self, img: LoadedImage) -> Measurement:
-        sigma, grid = image_noise(img), blockiness(native_luma_crop(img))
+        (sigma, sigma_bright), grid = image_noise_levels(img), blockiness(native_luma_crop(img))
         gray = img.gray(DETAIL_SIDE)
-        half_gray = cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)),
-                               interpolation=cv2.INTER_AREA)
-        half = noise_level(half_gray)
+        half, half_bright = noise_levels(cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)),
+                                                    interpolation=cv2.INTER_AREA))
         # Speckle and shot noise grow with the signal: the flattest tiles, often in the shadows, hold little of it,
         # so the brighter half of the tiles is read too (with its own halving test) and the larger grain counts.
-        bright = grain_sigma(bright_noise_level(gray), bright_noise_level(half_gray))
+        bright = grain_sigma(sigma_bright, half_bright)
         grain = max(grain_sigma(sigma, half), bright)
         # Impulses are read apart, at the file's own pixels: sparse outliers average to the same Immerkaer level at
         # half size, so the grain reading takes them for texture.
@@ -297,18 +300,18 @@ class Sharpness(Check):
         values = {"blur_sigma_px": round(sigma, 3), "edge_sharpness": round(sharp, 4), "n_edges": res["n_edges"],
                   "blur_by_orientation": {str(45 * k): round(v, 3) for k, v in res["per_orientation"].items()},
                   "analysis_side": int(max(gray.shape))}
-        per, deciding = res["per_orientation"], sigma
+        per, deciding, at_own_size = res["per_orientation"], sigma, False
         fine = self._fine_reading(img, tone)
         if fine is not None:
             values |= {"fine_blur_sigma_px": round(fine["sigma"], 3),
                        "fine_side": int(max(img.gray(DETAIL_SIDE).shape))}
             fine_score = logistic(fine["sigma"], self.FINE_CENTRE, self.FINE_WIDTH)
             if fine_score > score:
-                score, per, deciding = fine_score, fine["per_orientation"], fine["sigma"]
+                score, per, deciding, at_own_size = fine_score, fine["per_orientation"], fine["sigma"], True
         uneven = len(per) > 1 and deciding > 2 * min(per.values()) + 0.3
         what = ("motion-blurred" if uneven else "blurred") if score >= 0.5 else "sharp"
         summary = f"{what}: edge sharpness {sharp:.2f} (normal >= {edge_sharpness(self.SIGMA_CENTRE):.2f})"
-        if fine is not None and score >= 0.5 and per is fine["per_orientation"]:
+        if at_own_size and score >= 0.5:
             summary = (f"{what} at its own size: its sharpest edges ramp over {fine['sigma']:.1f} px of the "
                        f"{values['fine_side']} px picture (normal <= {self.FINE_CENTRE:.1f}); at ad size {sharp:.2f}")
         if uneven and score >= 0.5:

@@ -10,7 +10,6 @@ each file readable; every function here is re-exported there.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -66,29 +65,29 @@ def noise_level(gray: np.ndarray, block: int = 16) -> float:
     >>> 4.0 < noise_level(flat) < 6.0
     True
     """
-    tiles, tile_luma = _noise_tiles(gray, block)
-    usable = tiles[(tile_luma > 16) & (tile_luma < 239)]
-    enough = usable.size >= max(8, MIN_USABLE_SHARE * tiles.size)
-    return float(np.percentile(usable if enough else tiles, 10))
+    return noise_levels(gray, block)[0]
 
 
-def bright_noise_level(gray: np.ndarray, block: int = 16) -> float:
-    """:func:`noise_level` read in the brighter half of the unclipped tiles only (0 when there are too few): noise that
-    grows with the signal (speckle, shot noise) is faint in the shadows, where the flattest tiles of a picture often
-    lie, and plain to see in its mid-tones and highlights.
+def noise_levels(gray: np.ndarray, block: int = 16) -> tuple[float, float]:
+    """:func:`noise_level`, and the same reading in the brighter half of the unclipped tiles only (0 when there are too
+    few), from one pass: noise that grows with the signal (speckle, shot noise) is faint in the shadows, where the
+    flattest tiles of a picture often lie, and plain to see in its mid-tones and highlights.
 
     >>> rng = np.random.default_rng(0)
     >>> ramp = np.repeat(np.linspace(20, 220, 128, dtype=np.float32)[None], 128, axis=0)
     >>> speckled = ramp * (1 + rng.normal(0, 0.1, ramp.shape).astype(np.float32))
-    >>> noise_level(speckled) < 6 < bright_noise_level(speckled)
+    >>> overall, bright = noise_levels(speckled)
+    >>> overall < 6 < bright
     True
     """
     tiles, tile_luma = _noise_tiles(gray, block)
     unclipped = (tile_luma > 16) & (tile_luma < 239)
-    if unclipped.sum() < max(8, MIN_USABLE_SHARE * tiles.size):
-        return 0.0
+    enough = unclipped.sum() >= max(8, MIN_USABLE_SHARE * tiles.size)
+    overall = float(np.percentile(tiles[unclipped] if enough else tiles, 10))
+    if not enough:
+        return overall, 0.0
     bright = tiles[unclipped & (tile_luma >= np.median(tile_luma[unclipped]))]
-    return float(np.percentile(bright, 10)) if bright.size >= 8 else 0.0
+    return overall, float(np.percentile(bright, 10)) if bright.size >= 8 else 0.0
 
 
 def _noise_tiles(gray: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,9 +116,7 @@ def impulse_share(rgb: np.ndarray, block: int = 32) -> float:
     rgb = np.ascontiguousarray(rgb)
     # Saturating uint8 differences: above all neighbours (salt) or below all of them (pepper), else 0.
     stand_off = cv2.max(cv2.subtract(rgb, cv2.dilate(rgb, _RING)), cv2.subtract(cv2.erode(rgb, _RING), rgb))
-    if stand_off.ndim == 3:  # the strongest channel (cv2 per channel: numpy's max over the last axis is 20x slower)
-        stand_off = functools.reduce(cv2.max, cv2.split(stand_off))
-    impulse = stand_off >= IMPULSE_STEP
+    impulse = (channel_max(stand_off) if stand_off.ndim == 3 else stand_off) >= IMPULSE_STEP
     return float(np.percentile(block_mean(impulse.astype(np.float32), block), 25))
 
 
