@@ -37,14 +37,18 @@ from creative4u.images import LoadedImage  # noqa: E402
 # and CJK lines over real photos: raw boxes overstate the glyph-box area 1.59x (IQR 1.47-1.75); shrinking each side
 # by 0.15 x the short side brings the median ratio to 1.02 (IQR 0.97-1.12).
 DEFAULT_BOX_MARGIN = 0.15
-# Detection size: OCR is the costliest check. At 320 px, lines whose glyph box is >= 2% of the image side were found
-# in 5/5 photos, 1.5% in 2/5: small print is missed, which hardly moves a coverage share.
-DET_SIDE = 320
-# A closer look: when the 320 px pass boxes something it cannot read as text (a glyph fragment, a stray letter), the
-# detection is run again at this size. Tiled and translucent watermarks (a CJK "样图" grid, "www.deals-store.net"
-# in a corner) are found at 416 px but not at 320. On the clean set's dev split it raised text recall 85.2% -> 90.7%
-# at the same 7.7% false flags; it ran on 12 of 30 held-out clean images, +96 ms (median) on those.
-ESCALATE_SIDE = 416
+# Detection size. At 320 px a caption at 3.5% of a 16:9 picture's height is 6 px tall, under the detector's ~10 px:
+# text in fonts and placements it was not tuned on (`benchmarks/eval_text_styles.py`, 120 pictures, 8 styles) was
+# missed as thin captions 68%, corner marks 70%, faint diagonal marks 67% of the time. At 480 px: 91 / 89 / 78%, and
+# the dev split's text copies 94.4 -> 96.3%, with the same clean flags. The detector costs 71 ms at 480 against 33
+# at 320 (one core), but the closer look below is then no longer worth running by default, and the check's mean
+# cost stays about where it was (93 -> 102 ms on 40 held-out clean pictures).
+DET_SIDE = 480
+# A closer look (option ``escalate_side``, off by default since the 480 px pass): when a pass boxes something it
+# cannot read as text (a glyph fragment, a stray letter), detection runs again at this size. It paid at 320 px
+# (tiled and translucent watermarks found at 416 but not at 320: dev text recall 85.2 -> 90.7%); after 480 px, a
+# second look at 640 px gains 0.8-1.7 points on three styles for +78 ms mean (it runs on ~40% of clean pictures).
+ESCALATE_SIDE = 0
 # A picture smaller than the detection size is enlarged to it (bicubic, at most 3x): the detector finds glyphs of
 # roughly 10 px and up, and a caption on a 240 px thumbnail is 8-14 px tall. Thumbnails of the clean set's text
 # copies (640 -> 240 px): recall 85.6% -> 91.2% at 3.2% -> 4.3% clean flags; the GCompris split's native 240 px
@@ -67,6 +71,11 @@ WATERMARK_TERMS = (
 )
 # A line that reads only this is a watermark, not ad copy ("FREE SAMPLE" is copy; "SAMPLE" alone is a mark).
 WATERMARK_LINES = ("sample", "preview", "donotcopy", "watermark", "photostock", "样图", "版权所有", "盗图必究")
+# A line read with this confidence and at least LEGIBLE_CHARS letters or digits (or two CJK characters) is legible
+# text, whatever its size: the score is then at least ``LEGIBLE_FLOOR`` (the default profile's "text is there").
+# A price sticker, a corner mark or a four-character CJK column covers 0.5-1% of a picture; as coverage alone they
+# read under the 1% point though the OCR reads them perfectly.
+LEGIBLE_REC, LEGIBLE_CHARS, LEGIBLE_FLOOR = 0.9, 2, 0.01
 MAX_TEXT_CHARS = 200  # per string: the judge quotes them, a 10 kB "text" in an image is itself an attack
 _STOPWORDS = {
     "en": {"the", "and", "for", "you", "with", "off", "now", "new", "free", "sale", "buy", "get", "your", "only"},
@@ -198,6 +207,17 @@ def plausible_text(text: str, rec_score: float, quad: np.ndarray, size: tuple[in
     if alnum == 1 and (rec_score < 0.8 or min(w, h) > 0.12 * min(size)):
         return False
     return not (alnum == 2 and rec_score < 0.8)
+
+
+def legible(text: str, rec_score: float | None) -> bool:
+    """Whether a recognised line is legible text: read with confidence, with >= 2 letters / digits or CJK characters.
+
+    >>> legible("-30%", 0.99), legible("送料無料", 0.97), legible("è", 0.95), legible("SALE", 0.6)
+    (True, True, False, False)
+    """
+    if rec_score is None or rec_score < LEGIBLE_REC:
+        return False
+    return sum(c.isalnum() for c in text) >= LEGIBLE_CHARS
 
 
 def banner_bands(img: LoadedImage, quads: list[np.ndarray], side: int = 256) -> list[np.ndarray]:
@@ -367,10 +387,10 @@ class TextOverlay(Check):
 
     name = "text"
     option_names = ("det_side", "escalate_side", "max_upscale", "threads", "box_thresh", "bin_thresh", "max_rec",
-                    "min_rec_score", "box_margin", "banners", "watermark_terms")
+                    "min_rec_score", "box_margin", "banners", "watermark_terms", "legible_floor")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
-    version = "4"  # 4: pictures smaller than the detection size are enlarged to it (detection_copy)
+    version = "5"  # 5: detection at 480 px, closer look off; a legible line scores at least LEGIBLE_FLOOR
 
     def measure(self, img: LoadedImage) -> Measurement:
         """Detect and read at ``det_side``; look again at ``escalate_side`` when a box there did not read as text."""
@@ -415,12 +435,14 @@ class TextOverlay(Check):
         raw = text_coverage(kept, img.size, 0.0)
         terms = opts.get("watermark_terms", WATERMARK_TERMS)
         marks = watermark_hits(texts, tuple(terms)) if terms else []
-        score = 1.0 if marks else coverage
+        floor = float(opts.get("legible_floor", LEGIBLE_FLOOR))
+        readable = any(legible(it["text"], it["rec_score"]) for it in items)
+        score = 1.0 if marks else max(coverage, floor if readable else 0.0)
         values = {
             "coverage": round(coverage, 4), "box_coverage_raw": round(raw, 4), "n_boxes": len(kept),
             "banner_share": round(text_coverage(bands, img.size, 0.0), 4),
             "n_detected": len(found), "texts": items, "scripts": scripts, "language": language,
-            "watermarks": marks, "det_side": int(opts.get("det_side", DET_SIDE)),
+            "watermarks": marks, "legible": readable, "det_side": int(opts.get("det_side", DET_SIDE)),
         }
         return Measurement(score, values, self._evidence(items, texts), _summary(coverage, texts, marks, language))
 
