@@ -376,13 +376,14 @@ def watermark_hits(texts: list[str], terms: tuple[str, ...] | list[str] = WATERM
 class TextOverlay(Check):
     """Share of the image covered by overlaid text (OCR), the text itself (untrusted) and its script.
 
-    Score = the covered share (0.1 = text covers 10% of the image), or 1.0 when a stock-agency watermark is read.
+    Score = the covered share (0.1 = text covers 10% of the image), at least ``legible_floor`` (0.01) when a line is
+    read with confidence (:func:`legible`), or 1.0 when a stock-agency watermark is read.
     Options: ``det_side`` (detection size, px), ``max_upscale`` (a smaller picture is enlarged towards it, by up
-    to this factor; 1 turns it off), ``escalate_side`` (the closer second pass when a box found at
-    ``det_side`` does not read as text; 0 turns it off), ``max_rec`` (boxes recognised, largest first), ``box_margin``
-    (detector inflation correction), ``box_thresh`` / ``bin_thresh`` (detector box-score and pixel cut-offs),
-    ``min_rec_score`` (a box whose recognition is less sure is dropped as a
-    false detection), ``watermark_terms`` (list; ``[]`` disables the watermark rule), ``threads``.
+    to this factor; 1 turns it off), ``escalate_side`` (a closer second pass at this size when a box found at
+    ``det_side`` does not read as text; 0, the default, turns it off), ``legible_floor`` (0 turns it off),
+    ``max_rec`` (boxes recognised, largest first), ``box_margin`` (detector inflation correction), ``box_thresh`` /
+    ``bin_thresh`` (detector box-score and pixel cut-offs), ``min_rec_score`` (a box whose recognition is less sure
+    is dropped as a false detection), ``watermark_terms`` (list; ``[]`` disables the watermark rule), ``threads``.
     """
 
     name = "text"
@@ -393,7 +394,7 @@ class TextOverlay(Check):
     version = "5"  # 5: detection at 480 px, closer look off; a legible line scores at least LEGIBLE_FLOOR
 
     def measure(self, img: LoadedImage) -> Measurement:
-        """Detect and read at ``det_side``; look again at ``escalate_side`` when a box there did not read as text."""
+        """Detect and read at ``det_side``; with ``escalate_side`` set, look again there when a box did not read."""
         opts = self.options
         det_side = int(opts.get("det_side", DET_SIDE))
         first = self._pass(img, det_side)
