@@ -244,24 +244,39 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_parser(description: str) -> argparse.ArgumentParser:
+    """The options of every renderings benchmark: the draw of clean images, the profile, JSON output, a row filter."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--per-split", type=int, default=24, help="clean images drawn from each untuned split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw")
     parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--only", default="", help="comma list: only the renderings whose name holds one of these")
-    args = parser.parse_args(argv)
+    parser.add_argument("--only", default="", help="comma list: only the rows whose name holds one of these")
+    return parser
+
+
+def run_rows(parser: argparse.ArgumentParser, args: argparse.Namespace, rows: dict[str, tuple[str, tuple[str, ...],
+             Render]], before: Callable[[list[tuple[str, Path]]], None] | None = None) -> int:
+    """Draw the clean images, screen the rows named by ``--only`` (``before`` sees the draw first), print, save."""
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-    renderings = {n: r for n, r in RENDERINGS.items() if not wanted or any(w in n for w in wanted)}
+    rows = {n: r for n, r in rows.items() if not wanted or any(w in n for w in wanted)}
+    if not rows:
+        parser.error("no row left to run")
     images = clean_images(args.per_split, args.seed)
     if not images:
         parser.error(f"no clean set under {CACHE}: build one with python -m creative4u.data.clean_set")
-    result = evaluate(images, args.profile, renderings)
+    if before is not None:
+        before(images)
+    result = evaluate(images, args.profile, rows)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common_parser(__doc__.split("\n\n")[0])
+    return run_rows(parser, parser.parse_args(argv), RENDERINGS)
 
 
 if __name__ == "__main__":

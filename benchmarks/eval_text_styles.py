@@ -18,14 +18,12 @@ false-flag rate. Nothing here was used to tune a check.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from eval_renderings import clean_images, evaluate, report
+from eval_renderings import common_parser, run_rows
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_ROOT = Path("/usr/share/fonts")
@@ -223,28 +221,13 @@ def renderings() -> dict[str, tuple[str, tuple[str, ...], Callable[[Image.Image]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-split", type=int, default=24, help="clean images drawn from each untuned split")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draw")
-    parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--only", default="", help="comma list: only the styles whose name holds one of these")
+    parser = common_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--save", type=Path, help="also save each rendering of the first 3 images here (PNG)")
     args = parser.parse_args(argv)
-    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-    rows = {n: r for n, r in renderings().items() if not wanted or any(w in n for w in wanted)}
+    rows = renderings()
     if not rows:
-        parser.error("no style left to run: install the fonts of the docstring's apt-get line")
-    images = clean_images(args.per_split, args.seed)
-    if not images:
-        parser.error("no clean set: build one with python -m creative4u.data.clean_set")
-    if args.save:
-        _save(images[:3], rows, args.save)
-    result = evaluate(images, args.profile, rows)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+        parser.error("no style can run: install the fonts of the docstring's apt-get line")
+    return run_rows(parser, args, rows, (lambda images: _save(images[:3], rows, args.save)) if args.save else None)
 
 
 def _save(images: list[tuple[str, Path]], rows: dict, folder: Path) -> None:
