@@ -225,6 +225,7 @@ def banner_bands(img: LoadedImage, quads: list[np.ndarray], side: int = 256) -> 
 
     A line counts as a banner when the rows it spans are nearly uniform outside the text; the strip is grown up
     and down while rows keep that colour. The strip is part of the overlay the shopper sees, not only the glyphs.
+    Only horizontal lines (boxes wider than tall) make strips: a vertical column of text spans rows, not a band.
     """
     rgb = img.rgb(side).astype(np.float32)
     h, w = rgb.shape[:2]
@@ -234,6 +235,8 @@ def banner_bands(img: LoadedImage, quads: list[np.ndarray], side: int = 256) -> 
     row_mean, row_std = rgb.mean(axis=1), rgb.std(axis=1).max(axis=1)
     bands = []
     for quad in quads:
+        if np.ptp(quad[:, 0]) < np.ptp(quad[:, 1]):
+            continue
         x0, x1 = int(quad[:, 0].min() / sx), int(np.ceil(quad[:, 0].max() / sx))
         y0, y1 = max(int(quad[:, 1].min() / sy), 0), min(int(np.ceil(quad[:, 1].max() / sy)), h - 1)
         outside = np.concatenate([rgb[y0 : y1 + 1, : max(x0, 0)], rgb[y0 : y1 + 1, min(x1, w) :]], axis=1)
@@ -391,7 +394,7 @@ class TextOverlay(Check):
                     "min_rec_score", "box_margin", "banners", "watermark_terms", "legible_floor")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
-    version = "5"  # 5: detection at 480 px, closer look off; a legible line scores at least LEGIBLE_FLOOR
+    version = "6"  # 6: banner strips only round legible horizontal lines; 5: detection at 480 px, legible floor
 
     def measure(self, img: LoadedImage) -> Measurement:
         """Detect and read at ``det_side``; with ``escalate_side`` set, look again there when a box did not read."""
@@ -431,7 +434,10 @@ class TextOverlay(Check):
                           "box": _bbox(quad)})
         texts = [it["text"] for it in items if it["text"]]
         scripts, language = scripts_and_language(texts)
-        bands = banner_bands(img, kept) if opts.get("banners", True) else []
+        # A strip is grown only round a line read with confidence: a texture read as text ("ONNNNI" down a guitar's
+        # fretboard) would otherwise claim a full-width band of the canvas.
+        lines = [q for q, it in zip(kept, items, strict=True) if legible(it["text"], it["rec_score"])]
+        bands = banner_bands(img, lines) if opts.get("banners", True) else []
         coverage = text_coverage(kept + bands, img.size, margin, n_text=len(kept))
         raw = text_coverage(kept, img.size, 0.0)
         terms = opts.get("watermark_terms", WATERMARK_TERMS)

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from creative4u.checks.text import (
     TextOverlay,
+    banner_bands,
     detection_copy,
     legible,
     plausible_text,
@@ -217,3 +218,13 @@ def test_a_thin_caption_on_a_wide_picture_is_found_at_the_480_px_detection_size(
     assert TextOverlay(det_side=320).measure(img).score < 0.01
     m = TextOverlay().measure(img)
     assert m.score >= 0.01 and any("delivery" in t["text"].lower() for t in m.values["texts"]), m.values["texts"]
+
+
+def test_a_vertical_box_or_a_texture_read_as_text_grows_no_banner_strip():
+    """Banner strips are grown only round legible horizontal lines: a fretboard-like column of marks on a plain canvas
+    (read, if at all, as "NNNN" with low confidence) must not claim the full-width band of rows it spans."""
+    q_tall = np.array([[300, 100], [330, 100], [330, 300], [300, 300]], np.float32)
+    q_wide = np.array([[200, 100], [440, 100], [440, 140], [200, 140]], np.float32)
+    img = LoadedImage.from_pil(Image.new("RGB", (640, 400), (240, 228, 220)))
+    assert banner_bands(img, [q_tall]) == []
+    assert len(banner_bands(img, [q_wide])) == 1
