@@ -405,7 +405,7 @@ class TextOverlay(Check):
                     "min_rec_score", "box_margin", "banners", "watermark_terms", "legible_floor")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
-    version = "8"  # 8: a big box read under 0.75 is no text; 6: banners only round legible lines; 5: 480 px
+    version = "9"  # 9: "small but legible" summary; 8: big boxes read < 0.75 no text; 6: banners; 5: 480 px
 
     def measure(self, img: LoadedImage) -> Measurement:
         """Detect and read at ``det_side``; with ``escalate_side`` set, look again there when a box did not read."""
@@ -454,7 +454,7 @@ class TextOverlay(Check):
         terms = opts.get("watermark_terms", WATERMARK_TERMS)
         marks = watermark_hits(texts, tuple(terms)) if terms else []
         floor = float(opts.get("legible_floor", LEGIBLE_FLOOR))
-        readable = any(legible(it["text"], it["rec_score"]) for it in items)
+        readable = bool(lines)
         score = 1.0 if marks else max(coverage, floor if readable else 0.0)
         values = {
             "coverage": round(coverage, 4), "box_coverage_raw": round(raw, 4), "n_boxes": len(kept),
@@ -462,7 +462,8 @@ class TextOverlay(Check):
             "n_detected": len(found), "texts": items, "scripts": scripts, "language": language,
             "watermarks": marks, "legible": readable, "det_side": int(opts.get("det_side", DET_SIDE)),
         }
-        return Measurement(score, values, self._evidence(items, texts), _summary(coverage, texts, marks, language))
+        summary = _summary(coverage, texts, marks, language, readable)
+        return Measurement(score, values, self._evidence(items, texts), summary)
 
     @staticmethod
     def _evidence(items: list[dict[str, Any]], texts: list[str]) -> list[Evidence]:
@@ -482,8 +483,11 @@ def _bbox(quad: np.ndarray) -> list[int]:
     return [int(x0), int(y0), int(x1), int(y1)]
 
 
-def _summary(coverage: float, texts: list[str], marks: list[str], language: str) -> str:
+def _summary(coverage: float, texts: list[str], marks: list[str], language: str, readable: bool = False) -> str:
+    """One line for the report; says when a legible line is read though it covers little (the score's floor)."""
     if not texts and coverage == 0:
         return "no text found"
     head = f"text covers {coverage:.1%} of the image in {len(texts)} line(s), language {language}"
+    if readable and coverage < LEGIBLE_FLOOR:
+        head += ", small but legible"
     return head + (f"; stock watermark: {', '.join(marks)}" if marks else "")

@@ -202,6 +202,7 @@ def test_a_price_sticker_under_one_percent_of_the_picture_still_reads_as_text(ph
     img = LoadedImage.from_pil(im)
     m = TextOverlay().measure(img)
     assert m.values["legible"] and m.values["coverage"] < 0.01 <= m.score, (m.values["coverage"], m.values["texts"])
+    assert m.summary.endswith("small but legible"), m.summary
     assert "30" in m.values["texts"][0]["text"]
     assert TextOverlay(legible_floor=0).measure(img).score == pytest.approx(m.values["coverage"], abs=1e-4)
     # a stray glyph or a shape read as one letter is not legible text
