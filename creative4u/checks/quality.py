@@ -287,7 +287,8 @@ class Sharpness(Check):
         # Noise was measured at the detail scale; area downscaling by k divides white noise by k.
         noise = image_noise(img) * max(gray.shape) / max(img.gray(DETAIL_SIDE).shape)
         tone = tone_stats(img)
-        res = edge_blur(gray, noise, max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"])))
+        min_step = max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"]))
+        res = edge_blur(gray, noise, min_step)
         sigma = res["sigma"]
         if sigma >= self.CRISP_REGIME_SIGMA or not math.isfinite(sigma):
             points = crisp_details(gray, noise)
@@ -301,7 +302,7 @@ class Sharpness(Check):
                   "blur_by_orientation": {str(45 * k): round(v, 3) for k, v in res["per_orientation"].items()},
                   "analysis_side": int(max(gray.shape))}
         per, deciding, at_own_size = res["per_orientation"], sigma, False
-        fine = self._fine_reading(img, tone)
+        fine = self._fine_reading(img, min_step)
         if fine is not None:
             values |= {"fine_blur_sigma_px": round(fine["sigma"], 3),
                        "fine_side": int(max(img.gray(DETAIL_SIDE).shape))}
@@ -327,13 +328,13 @@ class Sharpness(Check):
     # styles; 3.8% from 1.3 to 1.4 px, 6.7% at 1.2), PIL Gaussian radius 3 50 -> 91%, motion blur 84 -> 91%.
     FINE_MIN_SIDE, FINE_CENTRE, FINE_WIDTH = 900, 1.2, 0.085
 
-    def _fine_reading(self, img: LoadedImage, tone: dict[str, float]) -> dict[str, Any] | None:
+    def _fine_reading(self, img: LoadedImage, min_step: float) -> dict[str, Any] | None:
         """The edge blur at the picture's own size (<= 1024 px), for pictures of >= ``FINE_MIN_SIDE`` px; None when
         smaller, or when its sharpest edges are the soft ramps of a design (those are judged at 512 px only)."""
         gray = img.gray(DETAIL_SIDE)
         if max(gray.shape) < self.FINE_MIN_SIDE:
             return None
-        res = edge_blur(gray, image_noise(img), max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"])))
+        res = edge_blur(gray, image_noise(img), min_step)
         return res if math.isfinite(res["sigma"]) and res["sigma"] < self.CRISP_REGIME_SIGMA else None
 
     STRUCTURE_MIN = 2.0  # coarse-structure std below which a picture is a smooth design (gradient, flat canvas)
