@@ -342,6 +342,27 @@ def hasler_susstrunk(rgb: np.ndarray) -> float:
     return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
 
 
+def plain_canvas(rgb: np.ndarray, tol: int = 12, margin: float = 0.03) -> np.ndarray | None:
+    """The pixels of a plain canvas round a subject (a product cut-out on white, grey or a pastel), or None when the
+    picture has none: the outer ``margin`` must be >= 80% one colour (its median, within ``tol`` per channel) and that
+    colour must cover >= 30% of the picture, leaving >= 2% to the subject.
+
+    >>> pic = np.full((100, 100, 3), 240, np.uint8); pic[30:70, 30:70] = (200, 30, 30)
+    >>> float(plain_canvas(pic).mean())
+    0.84
+    """
+    a = rgb.astype(np.int16)
+    m = max(2, round(margin * min(a.shape[:2])))
+    frame = np.concatenate([a[:m].reshape(-1, 3), a[-m:].reshape(-1, 3), a[:, :m].reshape(-1, 3),
+                            a[:, -m:].reshape(-1, 3)])
+    paint = np.median(frame, axis=0)
+    if (channel_max(np.abs(frame - paint)) <= tol).mean() < 0.8:
+        return None
+    canvas = channel_max(np.abs(a - paint)) <= tol
+    share = float(canvas.mean())
+    return canvas if 0.3 <= share <= 0.98 else None
+
+
 # ---------------------------------------------------------------------------------------------------- resolution
 def detail_energy_ratio(gray: np.ndarray) -> float:
     """Energy in the finest octave over the octave below (Laplacian pyramid): 0.3-2.5 for native photos, < 0.3 for
