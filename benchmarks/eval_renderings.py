@@ -8,10 +8,12 @@ The clean set (:mod:`creative4u.data.degrade`) renders over-exposure as a gain i
 defocus and motion kernels, compression as a JPEG save, noise as Gaussian grain, a border as a 4-14% frame. A user's
 test set may instead brighten with ``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV
 value as ImageNet-C does, darken with a gamma, save as WebP or shrink and re-enlarge, add salt-and-pepper, speckle or
-shot noise, or paste a thin frame. Each rendering here is applied to clean images of the splits no threshold was tuned
-on and screened by the checks that answer for it (exposure; compression; sharpness, and resolution too for a
-re-enlarged picture; noise; border), at the profile's thresholds: the share flagged is that rendering's recall. The
-clean images themselves give the false-flag rate. Nothing here was used to tune a check.
+shot noise, paste a thin frame, cut contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or
+wash colours out with ``ImageEnhance.Color``. Each rendering here is applied to clean images of the splits no
+threshold was tuned on and screened by the checks that answer for it (exposure; compression; sharpness, and
+resolution too for a re-enlarged picture; noise; border; contrast; colourfulness), at the profile's thresholds: the
+share flagged is that rendering's recall. The clean images themselves give the false-flag rate. Nothing here was used
+to tune a check.
 """
 
 from __future__ import annotations
@@ -63,6 +65,29 @@ def hsv_value(c: float) -> Render:
 def gamma(g: float) -> Render:
     """A power curve on the sRGB values: ``g`` > 1 darkens the mid-tones, black and white stay put."""
     return lambda im: _u8(255 * (np.asarray(im, np.float32) / 255) ** g)
+
+
+def pil_contrast(k: float) -> Render:
+    """``ImageEnhance.Contrast``: a blend towards the picture's mean grey, ``k`` of the contrast kept."""
+    return lambda im: ImageEnhance.Contrast(im).enhance(k)
+
+
+def mean_contrast(c: float) -> Render:
+    """ImageNet-C's contrast: every value pulled towards the mean of all values, ``c`` kept (severity 1 = 0.4)."""
+    def render(im: Image.Image) -> Image.Image:
+        arr = np.asarray(im, np.float32)
+        return _u8((arr - arr.mean()) * c + arr.mean())
+    return render
+
+
+def fog(share: float) -> Render:
+    """A milky veil: ``share`` of every pixel replaced by white (white stays white, black turns grey)."""
+    return lambda im: _u8(np.asarray(im, np.float32) * (1 - share) + 255 * share)
+
+
+def pil_colour(k: float) -> Render:
+    """``ImageEnhance.Color``: saturation cut to ``k`` (0 = grey)."""
+    return lambda im: ImageEnhance.Color(im).enhance(k)
 
 
 def linear_gain(stops: float) -> Render:
@@ -164,6 +189,11 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "under: offset -60": ("under", ("exposure",), offset(-60)),
     "under: offset -100": ("under", ("exposure",), offset(-100)),
     "under: gamma 2.2": ("under", ("exposure",), gamma(2.2)),
+    "low contrast: PIL Contrast x0.5": ("low_contrast", ("contrast",), pil_contrast(0.5)),
+    "low contrast: PIL Contrast x0.35": ("low_contrast", ("contrast",), pil_contrast(0.35)),
+    "low contrast: mean blend x0.4 (ImageNet-C 1)": ("low_contrast", ("contrast",), mean_contrast(0.4)),
+    "low contrast: fog, half white": ("low_contrast", ("contrast",), fog(0.5)),
+    "dull colours: PIL Color x0.25": ("dull", ("colourfulness",), pil_colour(0.25)),
     "compression: JPEG q10 file (clean set's kind)": ("compression", ("compression",), encoded("JPEG", 10)),
     "compression: JPEG q10, pixels only": ("compression", ("compression",), encoded("JPEG", 10, False)),
     "compression: WebP q5 file": ("compression", ("compression",), encoded("WEBP", 5)),

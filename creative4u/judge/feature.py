@@ -141,7 +141,8 @@ def _say_exposure(w: str, lose: str, vw: dict, vl: dict) -> str:
 
 
 def _say_contrast(w: str, lose: str, vw: dict, vl: dict) -> str:
-    return f"{w} has more contrast (tones span {_num(vw, 'spread'):.0%} vs {_num(vl, 'spread'):.0%} of the range)"
+    return (f"{w} has more contrast (its colour channels span {_num(vw, 'spread'):.0%} vs {_num(vl, 'spread'):.0%} "
+            "of the range)")
 
 
 def _say_noise(w: str, lose: str, vw: dict, vl: dict) -> str:
