@@ -676,12 +676,15 @@ class Resolution(Check):
     name = "resolution"
     option_names = ()
     description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
-    version = "3"
+    version = "4"  # 4: a trace that shows in the mean tone is a designed repeat
     STRUCTURE_MIN = 2.0  # as in Sharpness: below it the detail ratio of a smooth design says nothing
     MIN_SIDE, SIDE_WIDTH = 320.0, -0.12  # px on the short side, on a log2 scale
     MAX_ASPECT, ASPECT_WIDTH = 3.0, 0.25
     DETAIL_CENTRE, DETAIL_WIDTH = 0.22, -0.1  # finest-octave energy ratio, on a log2 scale
     PEAK_CENTRE, PEAK_WIDTH = 16.0, 1.5  # resampling-peak strength (spectral peak over median)
+    # A trace whose frequency also peaks in the lines' mean tone is a designed repeat (a grid, tiles, wood grain), not
+    # interpolation: clean-set enlarged copies read a median 0.6 there, the patterned wallpapers it flagged 10-350.
+    PATTERN_MAX, PATTERN_SCORE = 10.0, 0.3
 
     def measure(self, img: LoadedImage) -> Measurement:
         w, h = img.size
@@ -689,7 +692,7 @@ class Resolution(Check):
         gray = img.gray(DETAIL_SIDE)
         detail = detail_energy_ratio(gray) if min(gray.shape) >= 16 else 1.0
         # The interpolation trace survives only at the file's own pixels.
-        trace = resampling_peak(gray) if max(w, h) <= DETAIL_SIDE else {"peak": 0.0, "period": 1.0}
+        trace = resampling_peak(gray) if max(w, h) <= DETAIL_SIDE else {"peak": 0.0, "period": 1.0, "pattern": 0.0}
         s_pixels = logistic(math.log2(max(short, 1)), math.log2(self.MIN_SIDE), self.SIDE_WIDTH)
         s_aspect = logistic(aspect, self.MAX_ASPECT, self.ASPECT_WIDTH)
         s_detail = logistic(math.log2(max(detail, 1e-4)), math.log2(self.DETAIL_CENTRE), self.DETAIL_WIDTH)
@@ -697,10 +700,13 @@ class Resolution(Check):
         if structure < self.STRUCTURE_MIN:  # a smooth design has no fine detail to lose: that is no upscaling
             s_detail = min(s_detail, 0.3)
         s_trace = logistic(trace["peak"], self.PEAK_CENTRE, self.PEAK_WIDTH)
+        if trace["pattern"] >= self.PATTERN_MAX:
+            s_trace = min(s_trace, self.PATTERN_SCORE)
         score = max(s_pixels, s_aspect, s_detail, s_trace)
         values = {"width": w, "height": h, "megapixels": round(w * h / 1e6, 3), "aspect": round(aspect, 3),
                   "detail_energy_ratio": round(detail, 4), "resampling_peak": round(trace["peak"], 2),
-                  "resampling_period": round(trace["period"], 2), "coarse_structure": round(structure, 3),
+                  "resampling_period": round(trace["period"], 2), "resampling_pattern": round(trace["pattern"], 2),
+                  "coarse_structure": round(structure, 3),
                   "pixels_score": round(s_pixels, 4),
                   "aspect_score": round(s_aspect, 4), "detail_score": round(s_detail, 4),
                   "trace_score": round(s_trace, 4)}

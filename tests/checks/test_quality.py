@@ -147,6 +147,20 @@ def test_small_and_extreme_images_flag_resolution(photo):
     assert banner.score > 0.5 and "aspect" in banner.summary
 
 
+def test_a_designed_repeat_is_not_an_interpolation_trace(photos512):
+    """A grid wallpaper repeats every 16 px and its second differences peak there, as an enlarged picture's do; the
+    grid also shows in the lines' mean tone, interpolation does not."""
+    y, x = np.mgrid[0:640, 0:640]
+    grid = np.zeros((640, 640, 3), np.float32) + [40, 60, 90]
+    grid += ((x % 16 < 2) | (y % 16 < 2))[..., None] * np.float32([150, 140, 120]) + np.sin(x / 90.0)[..., None] * 20
+    pattern = get_check("resolution").measure(_img(Image.fromarray(np.clip(grid, 0, 255).astype(np.uint8))))
+    assert pattern.values["resampling_peak"] > 16 and pattern.values["resampling_pattern"] >= 10, pattern.values
+    assert pattern.score < 0.5 and "upscaled" not in pattern.summary, pattern.summary
+    small = photos512["astronaut"].resize((256, 256), Image.Resampling.LANCZOS)
+    enlarged = get_check("resolution").measure(_img(small.resize((640, 640), Image.Resampling.BILINEAR)))
+    assert enlarged.values["resampling_pattern"] < 10 and "upscaled" in enlarged.summary, enlarged.values
+
+
 def test_washed_out_colour_is_dull_but_deliberate_monochrome_is_not(photo):
     from PIL import ImageEnhance
 
