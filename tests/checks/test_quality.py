@@ -204,6 +204,21 @@ def test_contrast_reads_colour_channels_not_luma_alone(photo):
     assert dark.values["spread"] < 0.3 and dark.score < 0.5 and dark.summary.startswith("dark rather than flat")
 
 
+def test_shadows_crushed_by_an_offset_read_underexposed(photos512):
+    """Subtracting 60 from every value keeps the top near 195 (above the dim-top point) but crushes the shadows to
+    black; the photos themselves, and a night sky of black with bright points, are not underexposed."""
+    for name in ("coffee", "astronaut", "motorcycle"):
+        arr = np.asarray(photos512[name], np.float32)
+        clean = get_check("exposure").measure(_img(photos512[name]))
+        darker = get_check("exposure").measure(_img(Image.fromarray(np.clip(arr - 60, 0, 255).astype(np.uint8))))
+        assert clean.score < 0.5 and not clean.values["crushed"], (name, clean.values)  # astronaut: black space
+        assert darker.score > 0.5 and darker.values["crushed"] and "crushed to black" in darker.summary, darker.summary
+    sky = np.zeros((256, 256, 3), np.uint8)
+    rng = np.random.default_rng(0)
+    sky[rng.integers(0, 256, 300), rng.integers(0, 256, 300)] = 255  # stars: white reaches white
+    assert get_check("exposure").measure(_img(Image.fromarray(sky), quality=None)).values["crushed"] is False
+
+
 def test_summaries_name_the_numbers(photo):
     blurred = get_check("sharpness").measure(_img(photo.filter(ImageFilter.GaussianBlur(4))))
     assert blurred.summary.startswith("blurred: edge sharpness 0.")
