@@ -414,7 +414,8 @@ FRAME_SIDE = 512
 
 def _side_strength(band: dict[str, float], short_side: int) -> float:
     """How much one side looks like part of a frame, 0..1: wide enough, straight inner edge, flat paint."""
-    if band["width"] < max(2, MIN_BAND_FRAC * short_side):
+    # Whole pixels: a 5 px frame read at 512 px of a 640 px picture spans 4 px plus a blended row (4 < 4.1).
+    if band["width"] < max(2, math.floor(MIN_BAND_FRAC * short_side)):
         return 0.0
     return float(band["straight"] * (0.6 + 0.4 * band["flat"]))
 
@@ -465,7 +466,7 @@ class Exposure(Check):
     option_names = ("learned", "model_dir")
     description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
                    "flat white (over); mean luma.")
-    version = "13"  # 13: shadow detail crushed to black under a dimmed top reads under
+    version = "15"  # 13: shadow detail crushed to black under a dimmed top reads under; 15: framing bands (border 14)
     UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
     # Darkening by subtracting (a brightness slider, an offset of -60) keeps the top near 195 but crushes every shadow
     # to black: textured pixels at black (a 5x5 neighbourhood spanning > 12 levels) over 0.5% of the picture, with
