@@ -70,7 +70,7 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "14"  # 14: band width in whole pixels, a ragged edge row, flatness after a median (JPEG ringing)
+    version = "15"  # 15: band width in whole pixels, a ragged outermost row, flatness after a median (JPEG ringing)
     LAYOUT_DISCOUNT = 0.4  # the strongest frame reading (1.1) times this stays below 0.5
 
     def measure(self, img: LoadedImage) -> Measurement:

@@ -466,7 +466,7 @@ class Exposure(Check):
     option_names = ("learned", "model_dir")
     description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
                    "flat white (over); mean luma.")
-    version = "15"  # 13: shadow detail crushed to black under a dimmed top reads under; 15: framing bands (border 14)
+    version = "16"  # 13: shadow detail crushed to black under a dimmed top reads under; 16: framing bands (border 15)
     UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
     # Darkening by subtracting (a brightness slider, an offset of -60) keeps the top near 195 but crushes every shadow
     # to black: textured pixels at black (a 5x5 neighbourhood spanning > 12 levels) over 0.5% of the picture, with

@@ -504,20 +504,21 @@ def _band_rows(view: np.ndarray, ref: np.ndarray, tol: int, limit: int, chunk: i
 
 
 def band_end(inside: np.ndarray, complete: bool = True) -> int | None:
-    """The first row of two in a row with < 96% band colour: a single ragged row (a JPEG's edge row, 95% within
-    tolerance, on a frame saved at q75) does not end a band. The last row ends it when it is the only one left;
-    None while more rows may come (``complete`` False).
+    """The first row with < 96% band colour, but a ragged outermost row (a JPEG's edge row, 95% within tolerance on a
+    frame saved at q75) followed by band rows does not end the band; None while more rows may come (``complete``
+    False) and none has ended it. Only the outermost row is spared: a fine stripe pattern still ends at its first gap.
 
-    >>> band_end(np.array([0.95, 1.0, 1.0, 0.4, 0.1])), band_end(np.array([1.0, 0.5, 1.0, 1.0]), complete=False)
-    (3, None)
+    >>> band_end(np.array([0.95, 1.0, 1.0, 0.4, 0.1])), band_end(np.array([1.0, 0.5, 1.0, 1.0]))
+    (3, 1)
+    >>> band_end(np.array([0.5])), band_end(np.array([0.5]), complete=False), band_end(np.array([0.99, 1.0]), False)
+    (0, None, None)
     """
     low = inside < 0.96
-    both = np.nonzero(low[:-1] & low[1:])[0]
-    if both.size:
-        return int(both[0])
-    if complete and low.size and low[-1]:
-        return int(low.size - 1)
-    return None
+    if low.size == 1 and low[0] and not complete:
+        return None  # the next row decides whether the first one is merely ragged
+    start = 1 if low.size > 1 and low[0] and not low[1] else 0
+    ends = np.nonzero(low[start:])[0]
+    return int(ends[0] + start) if ends.size else None
 
 
 def _scan_band(view: np.ndarray, tol: int = COARSE_TOL, max_frac: float = 0.9) -> dict[str, Any]:
