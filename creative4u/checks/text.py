@@ -453,16 +453,16 @@ class TextOverlay(Check):
         raw = text_coverage(kept, img.size, 0.0)
         terms = opts.get("watermark_terms", WATERMARK_TERMS)
         marks = watermark_hits(texts, tuple(terms)) if terms else []
-        floor = float(opts.get("legible_floor", LEGIBLE_FLOOR))
         readable = bool(lines)
-        score = 1.0 if marks else max(coverage, floor if readable else 0.0)
+        floor = float(opts.get("legible_floor", LEGIBLE_FLOOR)) if readable else 0.0  # the floor that applies
+        score = 1.0 if marks else max(coverage, floor)
         values = {
             "coverage": round(coverage, 4), "box_coverage_raw": round(raw, 4), "n_boxes": len(kept),
             "banner_share": round(text_coverage(bands, img.size, 0.0), 4),
             "n_detected": len(found), "texts": items, "scripts": scripts, "language": language,
             "watermarks": marks, "legible": readable, "det_side": int(opts.get("det_side", DET_SIDE)),
         }
-        summary = _summary(coverage, texts, marks, language, readable)
+        summary = _summary(coverage, texts, marks, language, floor)
         return Measurement(score, values, self._evidence(items, texts), summary)
 
     @staticmethod
@@ -483,11 +483,11 @@ def _bbox(quad: np.ndarray) -> list[int]:
     return [int(x0), int(y0), int(x1), int(y1)]
 
 
-def _summary(coverage: float, texts: list[str], marks: list[str], language: str, readable: bool = False) -> str:
-    """One line for the report; says when a legible line is read though it covers little (the score's floor)."""
+def _summary(coverage: float, texts: list[str], marks: list[str], language: str, floor: float = 0.0) -> str:
+    """One line for the report; says when a legible line is read though it covers less than the score's ``floor``."""
     if not texts and coverage == 0:
         return "no text found"
     head = f"text covers {coverage:.1%} of the image in {len(texts)} line(s), language {language}"
-    if readable and coverage < LEGIBLE_FLOOR:
+    if coverage < floor:
         head += ", small but legible"
     return head + (f"; stock watermark: {', '.join(marks)}" if marks else "")
