@@ -45,8 +45,9 @@ def extract(root: Path, split: str) -> dict[str, np.ndarray]:
     """Embeddings, hand values and labels of every image of ``split``."""
     import cv2
 
+    from creative4u.checks.exposure import Exposure
     from creative4u.checks.perception import get_perception
-    from creative4u.checks.quality import Exposure, Sharpness
+    from creative4u.checks.quality import Sharpness
     from creative4u.images import load_image
 
     cv2.setNumThreads(1)

@@ -20,13 +20,13 @@ CHECKS: Registry[type[Check]] = Registry("check")
 # Quality checks (issue: foundation).
 for _name, _cls in {
     "sharpness": "Sharpness",
-    "exposure": "Exposure",
     "contrast": "Contrast",
     "noise": "Noise",
     "resolution": "Resolution",
     "colourfulness": "Colourfulness",
 }.items():
     CHECKS.register(_name, f"creative4u.checks.quality:{_cls}")
+CHECKS.register("exposure", "creative4u.checks.exposure:Exposure")
 CHECKS.register("border", "creative4u.checks.border:Border")
 # JPEG blocking / quantisation (issue 14): its own rejection reason, split from noise.
 CHECKS.register("compression", "creative4u.checks.compression:Compression")

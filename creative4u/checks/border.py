@@ -7,43 +7,109 @@
 >>> Border().measure(LoadedImage.from_pil(framed)).score > 0.5
 True
 
-The bands are found by :func:`creative4u.checks.quality.framing_bands` (shared with the exposure check, which leaves a
-plain canvas out of its reading); this check decides whether they make a frame.
+The bands are found by :func:`framing_bands` (shared with the exposure check, which leaves a plain canvas out of its
+reading); this check decides whether they make a frame.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from creative4u.checks.base import Check, Evidence, Measurement
-from creative4u.checks.quality import (
-    BORDER_SIDE,
-    DETAIL_SIDE,
-    FRAME_SIDE,
-    OPPOSITE,
-    band_symmetry,
-    colour,
-    framing_bands,
-    logistic,
-    luma,
-    span_weight,
-)
-from creative4u.checks.quality_measures import (
+from creative4u.checks.band_measures import (
     COARSE_TOL,
     FINE_TOL,
     OPEN_FULL,
     OPEN_NONE,
     SIDES,
     layout_gutters,
-    line_profile,
     open_corners,
     same_paint,
+    scan_band,
+    side_view,
 )
+from creative4u.checks.base import Check, Evidence, Measurement
+from creative4u.checks.quality import BORDER_SIDE, DETAIL_SIDE, colour, logistic, luma, shared
+from creative4u.checks.quality_measures import line_profile
 from creative4u.images import LoadedImage
 
-__all__ = ["Border"]
+__all__ = ["Border", "band_symmetry", "framing_bands", "span_weight"]
+
+# ------------------------------------------------------------------------------------------- framing (shared)
+SPAN_FULL, SPAN_NONE = 0.5, 0.2  # share of the side the content must meet at a band's inner edge (frame / none)
+
+
+def span_weight(span: float) -> float:
+    """How far a band's inner edge runs along its side like a frame's: 0 at <= 20% of the side, 1 at >= 50%.
+
+    >>> span_weight(0.9), round(span_weight(0.35), 2), span_weight(0.1)
+    (1.0, 0.5, 0.0)
+    """
+    return float(np.clip((span - SPAN_NONE) / (SPAN_FULL - SPAN_NONE), 0.0, 1.0))
+
+
+OPPOSITE = (("top", "bottom"), ("left", "right"))
+SYMMETRY_NONE, SYMMETRY_FULL = 0.4, 0.7  # narrower / wider band of an opposite pair: not a frame / a frame
+
+
+def band_symmetry(a: float, b: float) -> float:
+    """How much two opposite bands look like one frame's, 0..1: 1 when the narrower is >= 70% of the wider, 0 at <= 40%
+    (frames and letterbox bars are even; the canvas around an off-centre subject is not).
+
+    >>> band_symmetry(20, 20), band_symmetry(45, 118), band_symmetry(0, 30), round(band_symmetry(55, 100), 2)
+    (1.0, 0.0, 0.0, 0.5)
+    """
+    if max(a, b) <= 0:
+        return 0.0
+    return float(np.clip((min(a, b) / max(a, b) - SYMMETRY_NONE) / (SYMMETRY_FULL - SYMMETRY_NONE), 0.0, 1.0))
+
+
+# A band thinner than 0.8% of the picture's shorter side is a rendering edge, not a frame. Of the shorter side, as
+# frames are painted the same width all round: 1.2% of each side's own length missed the 7 px sides of a 640 x 360
+# picture's frame. 0.8%: a 5 px frame on a 640 px picture (a 1% frame) is a frame.
+MIN_BAND_FRAC = 0.008
+# The border check reads the bands at up to 512 px: at 256 a 1-1.5% frame is 2-4 px wide and blends into the picture's
+# first row. Exposure only leaves a plain canvas out of its reading and keeps the cheaper 256 px copy.
+FRAME_SIDE = 512
+
+
+def _side_strength(band: dict[str, float], short_side: int) -> float:
+    """How much one side looks like part of a frame, 0..1: wide enough, straight inner edge, flat paint."""
+    # Whole pixels: a 5 px frame read at 512 px of a 640 px picture spans 4 px plus a blended row (4 < 4.1).
+    if band["width"] < max(2, math.floor(MIN_BAND_FRAC * short_side)):
+        return 0.0
+    return float(band["straight"] * (0.6 + 0.4 * band["flat"]))
+
+
+def framing_bands(img: LoadedImage, side: int = BORDER_SIDE) -> dict[str, Any]:
+    """Uniform bands along each side of the picture read at <= ``side`` px (the border check reads them at
+    ``FRAME_SIDE``, exposure at ``BORDER_SIDE``).
+
+    Returns per side the band (``scan_band``), its frame strength, and the band width that counts (strength > 0.3,
+    else 0) in pixels of that array, plus ``box``: the content's (top, bottom, left, right) rows and columns inside
+    those bands.
+
+    >>> from PIL import Image, ImageOps
+    >>> framed = ImageOps.expand(Image.new("RGB", (80, 60), "red"), border=10, fill="white")
+    >>> framing_bands(LoadedImage.from_pil(framed))["box"]
+    (10, 70, 10, 90)
+    """
+
+    def compute() -> dict[str, Any]:
+        rgb = colour(img, side)
+        bands = {s: scan_band(side_view(rgb, s)) for s in SIDES}
+        strength = {s: _side_strength(b, min(rgb.shape[:2])) for s, b in bands.items()}
+        width = {s: bands[s]["width"] if strength[s] > 0.3 else 0 for s in SIDES}
+        h, w = rgb.shape[:2]
+        top, bottom = width["top"], max(width["top"] + 1, h - width["bottom"])
+        left, right = width["left"], max(width["left"] + 1, w - width["right"])
+        return {"bands": bands, "strength": strength, "width": width, "box": (top, bottom, left, right),
+                "shape": (h, w)}
+
+    return shared(img, f"bands{side}", compute)
+
 
 _Reading = tuple[float, dict[str, Any], dict[str, int], int, int]
 

@@ -1,4 +1,5 @@
-"""The seven classic quality checks, each measuring on the image's shared, cached downscaled arrays.
+"""The classic quality checks, each measuring on the image's shared, cached downscaled arrays (exposure lives in
+:mod:`creative4u.checks.exposure`, border in :mod:`creative4u.checks.border`; they use the arrays kept here).
 
 >>> from PIL import Image
 >>> from creative4u.images import LoadedImage
@@ -28,7 +29,6 @@ import numpy as np
 from creative4u.checks.base import Check, Measurement, heatmap_evidence
 from creative4u.checks.learned_view import learned_key, with_learned_view
 from creative4u.checks.quality_measures import (
-    SIDES,
     block_mean,
     blockiness,
     channel_max,
@@ -46,16 +46,14 @@ from creative4u.checks.quality_measures import (
     noise_levels,
     plain_canvas,
     resampling_peak,
-    scan_band,
-    side_view,
 )
 from creative4u.images import LoadedImage
 
 __all__ = [
-    "Colourfulness", "Contrast", "Exposure", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
+    "Colourfulness", "Contrast", "Noise", "Resolution", "Sharpness", "block_mean", "blockiness",
     "coarse_structure", "colour", "detail_energy_ratio", "edge_blur", "edge_sharpness", "hasler_susstrunk",
     "impulse_share", "line_profile", "logistic", "luma", "monochrome_kind", "native_rgb_crop", "noise_level",
-    "noise_levels", "resampling_peak", "scan_band", "shared", "tone_stats",
+    "noise_levels", "resampling_peak", "shared", "tone_stats",
 ]
 
 DETAIL_SIDE = 1024
@@ -372,200 +370,6 @@ class Sharpness(Check):
                                f"shapes (coarse structure {structure:.1f} >= {self.STRUCTURE_MIN:.0f})")
         return Measurement(score=0.15, values=values, summary=f"smooth design (gradients, flat colour): no edges to "
                            f"judge focus on (coarse structure {structure:.1f})")
-
-
-# ------------------------------------------------------------------------------------------- framing (shared)
-SPAN_FULL, SPAN_NONE = 0.5, 0.2  # share of the side the content must meet at a band's inner edge (frame / none)
-
-
-def span_weight(span: float) -> float:
-    """How far a band's inner edge runs along its side like a frame's: 0 at <= 20% of the side, 1 at >= 50%.
-
-    >>> span_weight(0.9), round(span_weight(0.35), 2), span_weight(0.1)
-    (1.0, 0.5, 0.0)
-    """
-    return float(np.clip((span - SPAN_NONE) / (SPAN_FULL - SPAN_NONE), 0.0, 1.0))
-
-
-OPPOSITE = (("top", "bottom"), ("left", "right"))
-SYMMETRY_NONE, SYMMETRY_FULL = 0.4, 0.7  # narrower / wider band of an opposite pair: not a frame / a frame
-
-
-def band_symmetry(a: float, b: float) -> float:
-    """How much two opposite bands look like one frame's, 0..1: 1 when the narrower is >= 70% of the wider, 0 at <= 40%
-    (frames and letterbox bars are even; the canvas around an off-centre subject is not).
-
-    >>> band_symmetry(20, 20), band_symmetry(45, 118), band_symmetry(0, 30), round(band_symmetry(55, 100), 2)
-    (1.0, 0.0, 0.0, 0.5)
-    """
-    if max(a, b) <= 0:
-        return 0.0
-    return float(np.clip((min(a, b) / max(a, b) - SYMMETRY_NONE) / (SYMMETRY_FULL - SYMMETRY_NONE), 0.0, 1.0))
-
-
-# A band thinner than 0.8% of the picture's shorter side is a rendering edge, not a frame. Of the shorter side, as
-# frames are painted the same width all round: 1.2% of each side's own length missed the 7 px sides of a 640 x 360
-# picture's frame. 0.8%: a 5 px frame on a 640 px picture (a 1% frame) is a frame.
-MIN_BAND_FRAC = 0.008
-# The border check reads the bands at up to 512 px: at 256 a 1-1.5% frame is 2-4 px wide and blends into the picture's
-# first row. Exposure only leaves a plain canvas out of its reading and keeps the cheaper 256 px copy.
-FRAME_SIDE = 512
-
-
-def _side_strength(band: dict[str, float], short_side: int) -> float:
-    """How much one side looks like part of a frame, 0..1: wide enough, straight inner edge, flat paint."""
-    # Whole pixels: a 5 px frame read at 512 px of a 640 px picture spans 4 px plus a blended row (4 < 4.1).
-    if band["width"] < max(2, math.floor(MIN_BAND_FRAC * short_side)):
-        return 0.0
-    return float(band["straight"] * (0.6 + 0.4 * band["flat"]))
-
-
-def framing_bands(img: LoadedImage, side: int = BORDER_SIDE) -> dict[str, Any]:
-    """Uniform bands along each side of the picture read at <= ``side`` px (the border check reads them at
-    ``FRAME_SIDE``, exposure at ``BORDER_SIDE``).
-
-    Returns per side the band (``scan_band``), its frame strength, and the band width that counts (strength > 0.3,
-    else 0) in pixels of that array, plus ``box``: the content's (top, bottom, left, right) rows and columns inside
-    those bands.
-
-    >>> from PIL import Image, ImageOps
-    >>> framed = ImageOps.expand(Image.new("RGB", (80, 60), "red"), border=10, fill="white")
-    >>> framing_bands(LoadedImage.from_pil(framed))["box"]
-    (10, 70, 10, 90)
-    """
-
-    def compute() -> dict[str, Any]:
-        rgb = colour(img, side)
-        bands = {s: scan_band(side_view(rgb, s)) for s in SIDES}
-        strength = {s: _side_strength(b, min(rgb.shape[:2])) for s, b in bands.items()}
-        width = {s: bands[s]["width"] if strength[s] > 0.3 else 0 for s in SIDES}
-        h, w = rgb.shape[:2]
-        top, bottom = width["top"], max(width["top"] + 1, h - width["bottom"])
-        left, right = width["left"], max(width["left"] + 1, w - width["right"])
-        return {"bands": bands, "strength": strength, "width": width, "box": (top, bottom, left, right),
-                "shape": (h, w)}
-
-    return shared(img, f"bands{side}", compute)
-
-
-# ------------------------------------------------------------------------------------------------------ exposure
-PERCENTILES = ("p1", "p5", "p50", "p95", "p99")
-
-
-class Exposure(Check):
-    """Under- or over-exposure judged as lost detail: how far the brightest tones sit below white (under), and how
-    much of the picture's texture is clipped at 255 (over) — a flat designed canvas at white is a style, not a blown
-    highlight.
-
-    >>> from PIL import Image
-    >>> Exposure().measure(LoadedImage.from_pil(Image.new("RGB", (64, 64), (12, 12, 12)))).score > 0.9
-    True
-    """
-
-    name = "exposure"
-    option_names = ("learned", "model_dir")
-    description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
-                   "flat white (over); mean luma.")
-    version = "16"  # 13: shadow detail crushed to black under a dimmed top reads under; 16: framing bands (border 15)
-    UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
-    # Darkening by subtracting (a brightness slider, an offset of -60) keeps the top near 195 but crushes every shadow
-    # to black: textured pixels at black (a 5x5 neighbourhood spanning > 12 levels) over 0.5% of the picture, with
-    # the brightest 0.1% under 240, read under. On 120 untuned pictures offset -60 22 -> 74%; 1 of 757 clean pictures
-    # gains the flag (a Hubble deep field). A gamma keeps white at white and is not caught this way.
-    CRUSH_CENTRE, CRUSH_WIDTH, CRUSH_TOP = math.log(0.005), 0.35, 240.0
-    # Logit of the clipped-texture evidence: a logistic regression of clean vs +0.9..+2.2 EV copies on the v3 dev split
-    # (`python -m creative4u.data.clean_set`), over ln(clipped texture share) and ln(flat white share).
-    CLIP_WEIGHT, FLAT_WEIGHT, CLIP_BIAS = 0.788, 0.127, 2.772
-    OVER_CENTRE, OVER_WIDTH = 0.9, 0.25  # 0.9 = the 97th percentile of clean dev pictures (over reading alone)
-    ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
-
-    def cache_key(self, context: Any = None) -> str:
-        return super().cache_key(context) + learned_key(self)
-
-    def measure(self, img: LoadedImage) -> Measurement:
-        """The hand-made reading, then the learned view (option ``learned``, off by default) when it is available."""
-        hand = self._measure_hand(img)
-        return with_learned_view(self, img, hand, ("under", "over"),
-                                 ({"under": "underexposed", "over": "overexposed"}, "exposure fine"))
-
-    def _measure_hand(self, img: LoadedImage) -> Measurement:
-        # Judge the picture, not its plain canvas: a white product background or a frame is not blown highlights.
-        top_row, bottom_row, left, right = framing_bands(img)["box"]
-        rgb = colour(img, BORDER_SIDE)[top_row:bottom_row, left:right]
-        y = luma(img, BORDER_SIDE)[top_row:bottom_row, left:right]
-        mean = float(y.mean())
-        peak = channel_max(rgb)
-        # The strongest channel (a deep blue at 0,0,255 is fully lit) of the brightest 0.1%: a dark design keeps a
-        # few lit pixels (a highlight, a logo, a rim light), an exposure pulled down by a stop or more has none.
-        brightest = float(np.percentile(peak, 99.9))
-        under_ev = math.log2(230.0 / max(brightest, 1.0))
-        clip = clipped_texture(rgb)
-        # Too much light clips whatever was bright: skies, skin, foliage lose their texture at 255 in one channel or
-        # all. A designed white canvas is flat (no texture to lose) and a saturated colour at full strength sits
-        # beside texture that is not clipped; so the evidence is the clipped share of textured pixels, with a
-        # small weight on flat white (the clipped sky of a photo is flat too once blown).
-        over_logit = (self.CLIP_WEIGHT * math.log(clip["clipped_texture"] + 1e-3)
-                      + self.FLAT_WEIGHT * math.log(clip["flat_white"] + 1e-3) + self.CLIP_BIAS)
-        s_dim = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
-        s_crush = (logistic(math.log(clip["crushed_texture"] + 1e-5), self.CRUSH_CENTRE, self.CRUSH_WIDTH)
-                   if brightest <= self.CRUSH_TOP else 0.0)
-        s_under = max(s_dim, s_crush)
-        all_white = clip["flat_white"] >= self.ALL_WHITE
-        s_over = 1.0 if all_white else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
-        score = max(s_under, s_over)
-        tones = dict(zip(PERCENTILES, np.percentile(y, [1, 5, 50, 95, 99]), strict=True))
-        values = {"mean_luma": round(mean, 2), **{k: round(float(t), 2) for k, t in tones.items()},
-                  "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(rgb, y, peak),
-                  "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
-                  "crushed_texture": round(clip["crushed_texture"], 4), "crushed": s_crush > s_dim,
-                  "under_ev": round(under_ev, 3), "clip_logit": round(over_logit, 3), "under_score": round(s_under, 4),
-                  "over_score": round(s_over, 4),
-                  "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
-        return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
-
-    def _summary(self, v: dict[str, Any], under: bool, score: float) -> str:
-        if under:
-            state = "underexposed" if score >= 0.5 else "exposure fine"
-            normal = 230 / 2**self.UNDER_CENTRE
-            if v["crushed"]:
-                return (f"{state}: {v['crushed_texture']:.1%} of the picture is shadow detail crushed to black and "
-                        f"the brightest 0.1% reach only {v['brightest_channel_p99_9']:.0f}/255, mean luma "
-                        f"{v['mean_luma']:.0f}")
-            return (f"{state}: the brightest 0.1% only reach {v['brightest_channel_p99_9']:.0f}/255 in their "
-                    f"strongest channel (normal >= {normal:.0f}), mean luma {v['mean_luma']:.0f}")
-        state = "overexposed" if score >= 0.5 else "exposure fine"
-        if v["flat_white"] >= self.ALL_WHITE:
-            return f"{state}: {v['flat_white']:.0%} of the picture is flat white, nothing left to show"
-        return (f"{state}: {v['clipped_texture']:.1%} of the picture is texture clipped at 255, "
-                f"{v['flat_white']:.0%} flat white (mean luma {v['mean_luma']:.0f})")
-
-
-def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
-    """Shares of the picture that are textured yet clipped (a channel >= 254), flat white (5x5 range <= 3) and
-    textured yet crushed to black (every channel <= 3, 5x5 range > 12).
-
-    >>> flat = np.full((32, 32, 3), 255, np.uint8)
-    >>> clipped_texture(flat)
-    {'clipped_texture': 0.0, 'flat_white': 1.0, 'crushed_texture': 0.0}
-    """
-    peak, low = channel_max(rgb), channel_min(rgb)
-    kernel = np.ones((5, 5), np.uint8)
-    spread = cv2.dilate(peak, kernel).astype(np.int16) - cv2.erode(low, kernel).astype(np.int16)
-    flat = spread <= 3
-    return {"clipped_texture": float(((peak >= 254) & ~flat).mean()),
-            "flat_white": float((flat & (low >= 250)).mean()),
-            "crushed_texture": float(((peak <= 3) & (spread > 12)).mean())}
-
-
-def legacy_blown(rgb: np.ndarray, y: np.ndarray, peak: np.ndarray) -> dict[str, float]:
-    """Exposure v8's blown-highlight readings, kept as values: the feature judge's weights were trained on them."""
-    # Blown = a channel at the ceiling in a washed-out colour; a saturated colour at full strength is not.
-    sat = (peak - channel_min(rgb)).astype(np.float32) / np.maximum(peak, 1)
-    blown = float(((peak >= 245) & (sat < 0.6)).mean())
-    bright = y >= np.percentile(y, 90)
-    highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
-    return {"blown_fraction": round(blown, 4), "highlight_saturation": round(highlight_sat, 4),
-            "over_logit": round(12.7 * blown - 3.8 * highlight_sat - 3.2, 3)}
 
 
 # ------------------------------------------------------------------------------------------------------ contrast
