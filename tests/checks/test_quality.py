@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from creative4u.checks import get_check
 from creative4u.checks.base import decode_heatmap
@@ -321,3 +321,16 @@ def test_large_picture_is_judged_at_its_own_size_too(photos512):
     assert blurred.values["blur_sigma_px"] < 1.09 < blurred.values["fine_blur_sigma_px"], blurred.values
     assert blurred.score > 0.9 and "at its own size" in blurred.summary, blurred.summary
     assert "fine_blur_sigma_px" not in get_check("sharpness").measure(_img(photos512["astronaut"])).values
+
+
+@pytest.mark.parametrize("canvas", [(230, 200, 40), (200, 60, 60), (60, 140, 200)])
+def test_black_text_on_a_coloured_canvas_is_not_crushed_shadow(canvas):
+    """The anti-aliased edges of black shapes are black pixels beside a lit colour: a flat design, not shadow detail
+    crushed to black (they read "underexposed: 5% crushed" before exposure v17)."""
+    im = Image.new("RGB", (800, 600), canvas)
+    draw = ImageDraw.Draw(im)
+    draw.ellipse((250, 150, 550, 450), fill=(0, 0, 0))
+    draw.text((40, 40), "SALE 50% OFF", fill=(0, 0, 0), font=ImageFont.load_default(size=80))
+    m = get_check("exposure").measure(_img(im))
+    assert m.score < 0.5, m.summary
+    assert m.values["crushed_texture"] < 0.0025, m.values  # half the 0.5% the crushed reading turns on at
