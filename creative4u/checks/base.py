@@ -179,13 +179,33 @@ class Check:
         score = float(np.clip(m.score, 0.0, 1.0))
         flagged = m.available and score >= self.threshold
         status: Status = "unavailable" if not m.available else ("flagged" if flagged else "ok")
+        summary = m.summary + (threshold_note(score, self.threshold) if m.available else "")
         return CheckReport(
-            self.name, score, self.threshold, flagged, status, m.values, m.evidence, m.summary, elapsed_ms, cached
+            self.name, score, self.threshold, flagged, status, m.values, m.evidence, summary, elapsed_ms, cached
         )
 
     def run(self, img: LoadedImage, context: RequestContext | None = None,
             peers: list[LoadedImage] | None = None) -> CheckReport:
         return self.decide(*self.timed_measure(img, context, peers))
+
+
+def threshold_note(score: float, threshold: float) -> str:
+    """What to add to a summary whose verdict (read at the score's 0.5 point) the profile's threshold overrules.
+
+    A check words its summary at 0.5 ("blurred: edge sharpness 0.49"); a profile that flags sharpness only from 0.766
+    leaves such a picture approved, and the report must say so rather than contradict itself.
+
+    >>> threshold_note(0.55, 0.766)
+    ' (not flagged: score 0.55 is below the threshold 0.766 of this profile)'
+    >>> threshold_note(0.018, 0.01), threshold_note(0.9, 0.766), threshold_note(0.2, 0.766)
+    (' (flagged: score 0.018 reaches the threshold 0.01 of this profile)', '', '')
+    """
+    flagged = score >= threshold
+    if flagged == (score >= 0.5):
+        return ""
+    if flagged:
+        return f" (flagged: score {score:.2g} reaches the threshold {threshold:.3g} of this profile)"
+    return f" (not flagged: score {score:.2f} is below the threshold {threshold:.3g} of this profile)"
 
 
 def unavailable(reason: str, **values: Any) -> Measurement:

@@ -202,3 +202,18 @@ def test_concurrent_disk_writers_same_key_never_raise_processes(tmp_path):
     suite = CheckSuite(_profile(test_brightness={}), cache_dir=tmp_path)
     assert suite._from_disk("ab" * 32, suite.checks["test_brightness"].cache_key())[0].score == 0.5
     assert not list(tmp_path.rglob("*.tmp")), "no temp file left behind"
+
+
+def test_a_summary_says_when_the_profile_threshold_overrules_its_wording():
+    """A summary is worded at the score's 0.5 point; a report whose profile threshold decides otherwise says so, and a
+    cached measurement read under another threshold gets its own note."""
+    grey = LoadedImage.from_pil(Image.new("RGB", (32, 32), (166, 166, 166)))  # score 0.65
+    approved = CheckSuite(_profile(test_brightness={"threshold": 0.8})).screen(grey).reports["test_brightness"]
+    assert not approved.flagged
+    assert approved.summary == "mean 166 (not flagged: score 0.65 is below the threshold 0.8 of this profile)"
+    dark = LoadedImage.from_pil(Image.new("RGB", (32, 32), (51, 51, 51)))  # score 0.2
+    flagged = CheckSuite(_profile(test_brightness={"threshold": 0.1})).screen(dark).reports["test_brightness"]
+    assert flagged.flagged
+    assert flagged.summary.endswith("(flagged: score 0.2 reaches the threshold 0.1 of this profile)")
+    plain = CheckSuite(_profile(test_brightness={"threshold": 0.6})).screen(grey).reports["test_brightness"]
+    assert plain.flagged and plain.summary == "mean 166"
