@@ -501,7 +501,9 @@ class Resolution(Check):
     """
 
     name = "resolution"
-    option_names = ()
+    # A placement's own format: a 970 x 250 billboard or a 320 x 50 mobile banner is a normal creative there, not an
+    # "extreme aspect ratio" or "too small" one (options ``min_side`` px and ``max_aspect``, e.g. 50 and 8).
+    option_names = ("min_side", "max_aspect")
     description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
     version = "4"  # 4: a trace that shows in the mean tone is a designed repeat
     STRUCTURE_MIN = 2.0  # as in Sharpness: below it the detail ratio of a smooth design says nothing
@@ -521,8 +523,9 @@ class Resolution(Check):
         detail = detail_energy_ratio(gray) if min(gray.shape) >= 16 else 1.0
         # The interpolation trace survives only at the file's own pixels.
         trace = resampling_peak(gray) if max(w, h) <= DETAIL_SIDE else {"peak": 0.0, "period": 1.0, "pattern": 0.0}
-        s_pixels = logistic(math.log2(max(short, 1)), math.log2(self.MIN_SIDE), self.SIDE_WIDTH)
-        s_aspect = logistic(aspect, self.MAX_ASPECT, self.ASPECT_WIDTH)
+        min_side, max_aspect = self._format()
+        s_pixels = logistic(math.log2(max(short, 1)), math.log2(min_side), self.SIDE_WIDTH)
+        s_aspect = logistic(aspect, max_aspect, self.ASPECT_WIDTH)
         s_detail = logistic(math.log2(max(detail, 1e-4)), math.log2(self.DETAIL_CENTRE), self.DETAIL_WIDTH)
         structure = shared(img, "coarse_structure", lambda: coarse_structure(luma(img, SHARP_SIDE)))
         if structure < self.STRUCTURE_MIN:  # a smooth design has no fine detail to lose: that is no upscaling
@@ -540,12 +543,21 @@ class Resolution(Check):
                   "trace_score": round(s_trace, 4)}
         return Measurement(score=score, values=values, summary=self._summary(values))
 
+    def _format(self) -> tuple[float, float]:
+        """The short side (px) and aspect ratio the placement expects at most / at least (options or defaults)."""
+        min_side = float(self.options.get("min_side", self.MIN_SIDE))
+        max_aspect = float(self.options.get("max_aspect", self.MAX_ASPECT))
+        if min_side < 1 or max_aspect < 1:
+            raise ValueError(f"resolution: min_side must be >= 1 px and max_aspect >= 1, got {min_side}, {max_aspect}")
+        return min_side, max_aspect
+
     def _summary(self, v: dict[str, Any]) -> str:
         parts = []
+        min_side, max_aspect = self._format()
         if v["pixels_score"] >= 0.5:
-            parts.append(f"too small: {v['width']}x{v['height']} px (short side normal >= {self.MIN_SIDE:.0f})")
+            parts.append(f"too small: {v['width']}x{v['height']} px (short side normal >= {min_side:.0f})")
         if v["aspect_score"] >= 0.5:
-            parts.append(f"extreme aspect ratio {v['aspect']:.1f}:1 (normal <= {self.MAX_ASPECT:.0f}:1)")
+            parts.append(f"extreme aspect ratio {v['aspect']:.1f}:1 (normal <= {max_aspect:g}:1)")
         if v["detail_score"] >= 0.5:
             parts.append(f"little fine detail, as in an enlarged small image: finest-scale energy "
                          f"{v['detail_energy_ratio']:.2f} (normal >= {self.DETAIL_CENTRE:.2f})")

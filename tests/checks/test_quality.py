@@ -334,3 +334,18 @@ def test_black_text_on_a_coloured_canvas_is_not_crushed_shadow(canvas):
     m = get_check("exposure").measure(_img(im))
     assert m.score < 0.5, m.summary
     assert m.values["crushed_texture"] < 0.0025, m.values  # half the 0.5% the crushed reading turns on at
+
+
+def test_resolution_takes_the_placements_format_from_the_profile():
+    """A 970 x 250 billboard is "too small" and "extreme" for a feed tile but normal for a banner slot."""
+    banner = _img(Image.fromarray(np.tile(np.linspace(0, 255, 970, dtype=np.uint8), (250, 1))).convert("RGB"))
+    feed = get_check("resolution").measure(banner)
+    assert feed.values["pixels_score"] > 0.5 and feed.values["aspect_score"] > 0.5, feed.values
+    assert "too small" in feed.summary and "extreme aspect ratio 3.9:1 (normal <= 3:1)" in feed.summary
+    slot = get_check("resolution", min_side=50, max_aspect=8).measure(banner)
+    assert slot.values["pixels_score"] < 0.5 and slot.values["aspect_score"] < 0.5, slot.summary
+    assert "too small" not in slot.summary and "extreme" not in slot.summary
+    with pytest.raises(ValueError, match="unknown option"):
+        get_check("resolution", min_height=50)
+    with pytest.raises(ValueError, match="max_aspect >= 1"):
+        get_check("resolution", max_aspect=0.5).measure(banner)
