@@ -349,3 +349,17 @@ def test_resolution_takes_the_placements_format_from_the_profile():
         get_check("resolution", min_height=50)
     with pytest.raises(ValueError, match="max_aspect >= 1"):
         get_check("resolution", max_aspect=0.5).measure(banner)
+
+
+@pytest.mark.parametrize("canvas", [(255, 0, 0), (255, 200, 0), (0, 120, 255)])
+def test_a_brand_colour_canvas_with_a_channel_at_255_is_not_clipped_texture(photos512, canvas):
+    """Texture is read per channel: a flat pure red or 255/200/0 yellow canvas varies in no channel (it read
+    "overexposed: 55% of the picture is texture clipped at 255" before exposure v20); a photo pushed up a stop and a
+    half still clips texture in its channels."""
+    im = Image.new("RGB", (800, 800), canvas)
+    im.paste(photos512["coffee"].resize((400, 300)), (200, 250))
+    ImageDraw.Draw(im).text((40, 40), "SALE", fill=(255, 255, 255), font=ImageFont.load_default(size=100))
+    m = get_check("exposure").measure(_img(im))
+    assert m.score < 0.5 and m.values["clipped_texture"] < 0.1, m.summary
+    over = get_check("exposure").measure(_img(_degrade(photos512["coffee"], "overexposed", 0.7)))
+    assert over.score > 0.5 and over.values["clipped_texture"] > 0.1, over.summary
