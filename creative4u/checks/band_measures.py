@@ -214,7 +214,7 @@ def open_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.nda
 
 GUTTER_SHARE = 0.97  # a gutter row or column: this share of its length in the band's paint
 GUTTER_EDGE = 0.75  # the rows or columns beside a gutter: at most this share in the band's paint (a panel's edge)
-GUTTER_WIDTH = 0.08  # a gutter is at most this share of the box across
+GUTTER_WIDTH = 0.15  # a gutter is at most this share of the box across
 
 
 def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray],

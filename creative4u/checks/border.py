@@ -136,7 +136,7 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "15"  # 15: band width in whole pixels, a ragged outermost row, flatness after a median (JPEG ringing)
+    version = "16"  # 15: whole-pixel widths, a ragged outer row, flatness after a median; 16: gutters up to 15%
     LAYOUT_DISCOUNT = 0.4  # the strongest frame reading (1.1) times this stays below 0.5
 
     def measure(self, img: LoadedImage) -> Measurement:

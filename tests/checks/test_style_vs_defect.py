@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from creative4u.checks import get_check
 from creative4u.checks.profile import load_profile
@@ -380,3 +380,18 @@ def test_a_collage_on_a_plain_canvas_is_a_layout_but_one_picture_on_the_same_mar
     assert "layout of panels" in layout.summary
     framed = border.measure(_load(single))
     assert framed.score >= threshold and framed.values["layout_gutters"] == 0, framed.summary
+
+
+def test_a_grid_of_icons_with_wide_gutters_is_a_layout():
+    """Nine rounded icons on white, 120 px apart (13% of the box): the gutters are wider than a collage's but still
+    cross the whole box between straight panel edges (a border veto at 0.994 before border v16)."""
+    icons = Image.new("RGB", (900, 900), "white")
+    draw = ImageDraw.Draw(icons)
+    rng = np.random.default_rng(1)
+    for i in range(9):
+        cx, cy = 150 + 300 * (i % 3), 150 + 300 * (i // 3)
+        paint = tuple(int(c) for c in rng.integers(0, 200, 3))
+        draw.rounded_rectangle((cx - 90, cy - 90, cx + 90, cy + 90), 30, fill=paint)
+        draw.ellipse((cx - 40, cy - 40, cx + 40, cy + 40), fill="white")
+    m = get_check("border").measure(_load(icons))
+    assert m.score < 0.5 and m.values["layout_gutters"] >= 2, m.summary
