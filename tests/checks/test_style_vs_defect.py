@@ -395,3 +395,19 @@ def test_a_grid_of_icons_with_wide_gutters_is_a_layout():
         draw.ellipse((cx - 40, cy - 40, cx + 40, cy + 40), fill="white")
     m = get_check("border").measure(_load(icons))
     assert m.score < 0.5 and m.values["layout_gutters"] >= 2, m.summary
+
+
+def test_a_grid_of_flat_icons_saved_at_q88_is_not_heavy_compression():
+    """Flat shapes repeat the same few DCT values on their edges, and a JPEG save adds many 1-3 wide ones, which
+    made a comb fit them, and each of these q88 files read a pixel quality of 8-26 (a compression veto) before v9."""
+    for seed, frac in ((0, 0.5), (2, 0.5), (5, 0.5), (5, 0.6), (5, 0.7)):
+        rng = np.random.default_rng(seed)
+        icons = Image.new("RGB", (900, 900), "white")
+        draw = ImageDraw.Draw(icons)
+        size = int(450 * frac)
+        for k in range(4):
+            cx, cy = 225 + 450 * (k % 2), 225 + 450 * (k // 2)
+            box = (cx - size // 2, cy - size // 2, cx + size // 2, cy + size // 2)
+            draw.rounded_rectangle(box, size // 6, fill=tuple(int(c) for c in rng.integers(0, 200, 3)))
+        m = get_check("compression").measure(_load(icons, quality=88))
+        assert m.values["pixel_quality"] >= 50 and m.score < 0.5, (seed, frac, m.summary)
