@@ -140,17 +140,12 @@ def dct_quant_steps(gray: np.ndarray, offset: int = 0) -> list[int]:
     shifted = _block_dct(gray.astype(np.float64), offset + 4)  # the control: no quantisation grid there
     out = []
     for u, v in _STEP_POSITIONS:
-        fits = []
-        for coef in (aligned, shifted):
-            c = coef[:, u, v]
-            c = c[np.abs(c) > 1.0]
-            fits.append(np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None]).mean(axis=1) if c.size >= 50
-                        else np.ones(len(_CANDIDATE_STEPS)))
-            if len(fits) == 1:
-                support = comb_support(c)
+        on_grid, control = (coef[:, u, v][np.abs(coef[:, u, v]) > 1.0] for coef in (aligned, shifted))
+        fit, control_fit = (np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None]).mean(axis=1) if c.size >= 50
+                            else np.ones(len(_CANDIDATE_STEPS)) for c in (on_grid, control))
         # Small coefficients fit any wide comb on both grids; only a fit the shifted grid lacks is a real step, and
         # only one its larger coefficients bear out.
-        ok = _CANDIDATE_STEPS[(fits[0] > 0.5) & (fits[0] - fits[1] > 0.3) & support]
+        ok = _CANDIDATE_STEPS[(fit > 0.5) & (fit - control_fit > 0.3) & comb_support(on_grid)]
         out.append(int(ok.max()) if ok.size else 1)
     return out
 

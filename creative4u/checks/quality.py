@@ -541,7 +541,7 @@ class Resolution(Check):
                   "pixels_score": round(s_pixels, 4),
                   "aspect_score": round(s_aspect, 4), "detail_score": round(s_detail, 4),
                   "trace_score": round(s_trace, 4)}
-        return Measurement(score=score, values=values, summary=self._summary(values))
+        return Measurement(score=score, values=values, summary=self._summary(values, min_side, max_aspect))
 
     def _format(self) -> tuple[float, float]:
         """The short side (px) and aspect ratio the placement expects at most / at least (options or defaults)."""
@@ -551,9 +551,8 @@ class Resolution(Check):
             raise ValueError(f"resolution: min_side must be >= 1 px and max_aspect >= 1, got {min_side}, {max_aspect}")
         return min_side, max_aspect
 
-    def _summary(self, v: dict[str, Any]) -> str:
+    def _summary(self, v: dict[str, Any], min_side: float, max_aspect: float) -> str:
         parts = []
-        min_side, max_aspect = self._format()
         if v["pixels_score"] >= 0.5:
             parts.append(f"too small: {v['width']}x{v['height']} px (short side normal >= {min_side:.0f})")
         if v["aspect_score"] >= 0.5:
