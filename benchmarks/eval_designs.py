@@ -1,8 +1,9 @@
 """Everyday e-commerce designs drawn here, screened by the default profile: none of them is a defect, so every flag is
 a false one.
 
-    python benchmarks/eval_designs.py                    # 24 of each design
+    python benchmarks/eval_designs.py                    # 24 of each design and render
     python benchmarks/eval_designs.py --per-design 48 --seed 1 --json designs.json
+    python benchmarks/eval_designs.py --families renders --photos DIR   # the renders, on your own photos
 
 The clean set's styles come from wallpapers, photos, clip art and rendered banners; the layouts a designer makes in a
 minute are thin in it. Each design family is drawn with random colours and sizes (seeded) and saved as JPEG q88:
@@ -10,6 +11,11 @@ minute are thin in it. Each design family is drawn with random colours and sizes
 * a product photo on a brand-colour canvas with one channel at 255 (pure red, 255/200/0 yellow, 0/120/255 blue);
 * black type and a black shape on a coloured canvas, and white type on one;
 * a grid of rounded icons on white, and a grid of product photos on a plain canvas (a collage).
+
+``--families renders`` draws generator-style creatives instead (``design_renders.py``): glossy product renders with a
+clipped specular, soft clay shapes, neon on black, a sharp product over bokeh, pastel mesh gradients, sunsets, a
+dark-mode layout, and photos given a look (tilt-shift, portrait-mode background blur, Orton glow, a film preset, a
+vignette), focused where the photo's structure is.
 
 Pass 13 of issue 14 found the first three families flagged (overexposed, underexposed, border and compression
 vetoes) and fixed them, with these families as its probe; the rows are reported as measured.
@@ -27,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+PHOTOS = (".jpg", ".jpeg", ".png", ".webp")
 Design = Callable[[np.random.Generator, list[Image.Image]], Image.Image]
 
 
@@ -101,23 +108,46 @@ DESIGNS: dict[str, Design] = {
 }
 
 
-def evaluate(per_design: int, seed: int, profile_name: str = "default") -> dict[str, Any]:
-    """Screen ``per_design`` drawings of each family; per family the share flagged by each check and vetoed."""
+def _families(which: str) -> dict[str, Design]:
+    from design_renders import RENDERS  # beside this script
+
+    chosen = {"designs": DESIGNS, "renders": RENDERS, "all": {**DESIGNS, **RENDERS}}
+    if which not in chosen:
+        raise ValueError(f"unknown families {which!r}: choose from {sorted(chosen)}")
+    return chosen[which]
+
+
+def evaluate(per_design: int, seed: int, profile_name: str = "default", families: str = "all",
+             save: Path | None = None, photo_dir: Path | None = None) -> dict[str, Any]:
+    """Screen ``per_design`` drawings of each family; per family the share flagged by each check and vetoed.
+
+    ``families``: ``designs`` (the layouts above), ``renders`` (generator-style renders, ``design_renders.py``) or
+    ``all``. ``save``: a folder that gets the first drawing of each family as a PNG, to look at. ``photo_dir``: the
+    photos the designs use (default: skimage's coffee, astronaut, chelsea and rocket).
+    """
     from skimage import data
 
     from creative4u.checks.profile import load_profile
     from creative4u.checks.suite import CheckSuite
     from creative4u.images import load_image
 
-    photos = [Image.fromarray(getattr(data, n)()) for n in ("coffee", "astronaut", "chelsea", "rocket")]
+    if photo_dir is None:
+        photos = [Image.fromarray(getattr(data, n)()) for n in ("coffee", "astronaut", "chelsea", "rocket")]
+    else:
+        photos = [Image.open(p).convert("RGB") for p in sorted(photo_dir.glob("*")) if p.suffix.lower() in PHOTOS]
+        if not photos:
+            raise ValueError(f"no JPEG / PNG / WebP pictures in {photo_dir}")
     suite = CheckSuite(load_profile(profile_name))
     rows = []
-    for name, draw in DESIGNS.items():
+    for name, draw in _families(families).items():
         rng = np.random.default_rng(seed)
         screens = []
-        for _ in range(per_design):
-            buf = io.BytesIO()
-            draw(rng, photos).save(buf, "JPEG", quality=88)
+        for k in range(per_design):
+            buf, drawing = io.BytesIO(), draw(rng, photos)
+            if save is not None and k == 0:
+                save.mkdir(parents=True, exist_ok=True)
+                drawing.save(save / f"{draw.__name__}.png")
+            drawing.save(buf, "JPEG", quality=88)
             screens.append(suite.screen(load_image(buf.getvalue())))
         flagged = {c: sum(c in s.flagged for s in screens) for c in sorted({c for s in screens for c in s.flagged})}
         rows.append({"design": name, "n": per_design, "vetoed": sum(s.vetoed for s in screens), "flagged": flagged,
@@ -140,11 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-design", type=int, default=24, help="drawings of each design family")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawings")
     parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
+    parser.add_argument("--families", default="all", choices=("designs", "renders", "all"),
+                        help="the layouts drawn here, the generator-style renders of design_renders.py, or both")
+    parser.add_argument("--save", type=Path, help="also save the first drawing of each family here (PNG)")
+    parser.add_argument("--photos", type=Path, help="a folder of photos for the designs (default: skimage's)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.per_design < 1:
         parser.error("--per-design must be at least 1")
-    result = evaluate(args.per_design, args.seed, args.profile)
+    result = evaluate(args.per_design, args.seed, args.profile, args.families, args.save, args.photos)
     print(report(result))
     for r in result["rows"]:
         for example in r["examples"]:

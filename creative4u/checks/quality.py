@@ -269,7 +269,7 @@ class Sharpness(Check):
     name = "sharpness"
     option_names = ("learned", "model_dir")
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
-    version = "8"  # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px)
+    version = "9"  # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 

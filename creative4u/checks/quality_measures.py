@@ -249,25 +249,48 @@ def crisp_details(gray: np.ndarray, noise_sigma: float = 0.0, floor: float = 6.0
     return int(peaks.sum())
 
 
+def _sharpest(own: np.ndarray, sel: np.ndarray) -> float | None:
+    """The ``_SHARPEST`` percentile of the selected edges' blur; None with fewer than ``MIN_EDGES`` of them."""
+    return float(np.percentile(own[sel], _SHARPEST)) if sel.sum() >= MIN_EDGES else None
+
+
+# The ring around the in-focus tiles counts as a shallow depth of field when it is clearly softer than the core in
+# the orientation judged (a fall-off, not a uniform blur: 1.3 and 1.6 read alike on every split) and every other
+# orientation there is at least 0.9x as soft (a focus fall-off softens all orientations alike, motion blur one).
+_DOF_FALL_OFF, _DOF_RING_RATIO = 1.5, 0.9
+
+
 def _focus_region_blur(own: np.ndarray, bins: np.ndarray, ys: np.ndarray, xs: np.ndarray,
                        tile: int = 64) -> tuple[float, dict[int, float]]:
     """Worst per-orientation blur of the sharpest edges *inside the in-focus region*.
 
-    The in-focus region is the tiles holding the image's sharpest edges (and their neighbours). Motion blur
-    smears one orientation everywhere, including there; a soft-focus background only lacks some orientations near
-    the subject, so an orientation the subject does not have cannot make a sharp macro read as blurred.
+    The in-focus region is the tiles holding the image's sharpest edges (the core) and their neighbours (the ring).
+    Motion blur smears one orientation everywhere, including there; a soft-focus background only lacks some
+    orientations near the subject, so an orientation the subject does not have cannot make a sharp macro read as
+    blurred. Where the core holds edges of an orientation and the ring is soft in every orientation alike (a depth
+    of field falling off around the subject: a tilt-shift band, a macro's petals), that orientation is read in the
+    core alone; a ring soft in one orientation only is motion blur, and a ring as soft as the core a uniform blur:
+    both still count.
     """
     base = float(np.percentile(own, _SHARPEST))
     crisp = own <= float(np.percentile(own, 10)) + 0.3
     ty, tx = ys // tile, xs // tile
     grid = np.zeros((int(ty.max()) + 1, int(tx.max()) + 1), np.uint8)
     np.add.at(grid, (ty[crisp], tx[crisp]), 1)
+    core = (grid >= 2)[ty, tx]
     focus = cv2.dilate((grid >= 2).astype(np.uint8), np.ones((3, 3), np.uint8))[ty, tx] > 0
+    ring = {k: _sharpest(own, focus & ~core & (bins == k)) for k in range(4)}
     per_bin = {}
     for k in range(4):
-        sel = focus & (bins == k)
-        if sel.sum() >= MIN_EDGES:
-            per_bin[k] = float(np.percentile(own[sel], _SHARPEST))
+        reading = _sharpest(own, focus & (bins == k))
+        if reading is None:
+            continue
+        others = [v for j, v in ring.items() if j != k and v is not None]
+        in_core = _sharpest(own, core & (bins == k))
+        if (in_core is not None and ring[k] is not None and ring[k] >= _DOF_FALL_OFF * in_core
+                and others and min(others) >= _DOF_RING_RATIO * ring[k]):
+            reading = in_core
+        per_bin[k] = reading
     return max([base, *per_bin.values()]), per_bin
 
 

@@ -1,5 +1,6 @@
-"""benchmarks/eval_designs.py: everyday designs (brand-colour canvases, type on colour, icon grids, collages) that no
-check may veto; the benchmark itself must run and report."""
+"""benchmarks/eval_designs.py: everyday designs (brand-colour canvases, type on colour, icon grids, collages) and
+generator-style renders (benchmarks/design_renders.py) that no check may veto; the benchmark itself must run and
+report."""
 
 from __future__ import annotations
 
@@ -9,16 +10,36 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def test_everyday_designs_are_not_vetoed_and_the_report_names_each_family():
+def _eval_designs():
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import eval_designs
+
+        eval_designs._families("renders")  # imports design_renders while the folder is on the path
     finally:
         sys.path.remove(str(BENCHMARKS))
-    result = eval_designs.evaluate(per_design=3, seed=0)
+    return eval_designs
+
+
+def test_everyday_designs_are_not_vetoed_and_the_report_names_each_family():
+    eval_designs = _eval_designs()
+    result = eval_designs.evaluate(per_design=3, seed=0, families="designs")
     assert [r["design"] for r in result["rows"]] == list(eval_designs.DESIGNS)
     for row in result["rows"]:
         assert row["vetoed"] == 0, row
         assert "exposure" not in row["flagged"] or row["design"].startswith("black type"), row
     table = eval_designs.report(result)
     assert all(f"| {name} | 0 of 3 |" in table for name in eval_designs.DESIGNS), table
+
+
+def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported():
+    """Glossy renders with clipped speculars, neon on black, pastel gradients, sunsets, tilt-shift and portrait-mode
+    photos: smooth, glowing, dark or partly soft by design (pass 14)."""
+    eval_designs = _eval_designs()
+    from design_renders import RENDERS
+
+    result = eval_designs.evaluate(per_design=2, seed=0, families="renders")
+    assert [r["design"] for r in result["rows"]] == list(RENDERS)
+    for row in result["rows"]:
+        assert row["vetoed"] == 0, row
+    assert "| sunset with silhouette hills | 0 of 2 | none |" in eval_designs.report(result)

@@ -363,3 +363,30 @@ def test_a_brand_colour_canvas_with_a_channel_at_255_is_not_clipped_texture(phot
     assert m.score < 0.5 and m.values["clipped_texture"] < 0.1, m.summary
     over = get_check("exposure").measure(_img(_degrade(photos512["coffee"], "overexposed", 0.7)))
     assert over.score > 0.5 and over.values["clipped_texture"] > 0.1, over.summary
+
+
+def _edges_in_tiles(tiles: dict[tuple[int, int], dict[int, list[float]]]) -> tuple[np.ndarray, ...]:
+    """Edge points (own blur, orientation bin, y, x) placed in 64 px tiles: {(tile_y, tile_x): {bin: [blurs]}}."""
+    own, bins, ys, xs = [], [], [], []
+    for (ty, tx), per_bin in tiles.items():
+        for k, blurs in per_bin.items():
+            for i, b in enumerate(blurs):
+                own.append(b), bins.append(k), ys.append(ty * 64 + 5 + i % 50), xs.append(tx * 64 + 5 + i // 50)
+    return np.array(own), np.array(bins, np.int8), np.array(ys), np.array(xs)
+
+
+def test_a_focus_fall_off_around_the_subject_is_depth_of_field_but_a_one_way_smear_is_motion():
+    """Pass 14: a tilt-shift band or a macro's petals hold few edges of one orientation, and the tiles around them
+    are soft in every orientation; that orientation is read where the subject is in focus. Around a motion-blurred
+    subject only the smeared orientation is soft, and it still decides."""
+    from creative4u.checks.quality_measures import _focus_region_blur
+
+    subject = {k: [0.4] * 20 for k in (1, 2, 3)} | {0: [0.9, 1.2, 1.5, 1.8, 2.0, 2.2]}
+    fall_off = {k: [1.7] * 30 for k in (1, 2, 3)} | {0: [1.6] * 60}
+    smear = {k: [0.6] * 30 for k in (1, 2, 3)} | {0: [1.6] * 60}
+    dof = _edges_in_tiles({(1, 1): subject, (0, 1): fall_off, (2, 1): fall_off})
+    motion = _edges_in_tiles({(1, 1): subject, (0, 1): smear, (2, 1): smear})
+    sigma_dof, per_dof = _focus_region_blur(*dof)
+    sigma_motion, per_motion = _focus_region_blur(*motion)
+    assert per_dof[0] < 1.0 and sigma_dof < 1.0  # judged on the subject's own vertical edges
+    assert per_motion[0] > 1.4 and sigma_motion > 1.4  # the smear around the subject counts
