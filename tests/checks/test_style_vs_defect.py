@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from creative4u.checks import get_check
 from creative4u.checks.profile import load_profile
@@ -411,3 +411,27 @@ def test_a_grid_of_flat_icons_saved_at_q88_is_not_heavy_compression():
             draw.rounded_rectangle(box, size // 6, fill=tuple(int(c) for c in rng.integers(0, 200, 3)))
         m = get_check("compression").measure(_load(icons, quality=88))
         assert m.values["pixel_quality"] >= 50 and m.score < 0.5, (seed, frac, m.summary)
+
+
+def test_a_blown_sky_above_a_horizon_is_overexposed_but_a_white_header_band_is_a_design(photos):
+    """Exposure v21 (pass 14): flat white meeting only part of the frame's edge, above a photo's irregular horizon,
+    is a sky clipped at 255; the same white above a straight-edged photo (a header band with type) is a layout, and
+    a product on a white canvas (cut by the frame or not) is the canvas style."""
+    exposure = get_check("exposure")
+    photo = photos["coffee"].resize((512, 384))
+    land = np.asarray(photo.resize((512, 640)), np.float32).copy()
+    xs = np.arange(512)
+    horizon = (0.45 + 0.05 * np.sin(xs / 37) + 0.03 * np.sin(xs / 11)) * 640
+    land[np.arange(640)[:, None] < horizon[None, :]] = 255
+    blown = exposure.measure(_load(Image.fromarray(land.astype(np.uint8))))
+    assert blown.score > 0.5 and blown.values["blown_region"], blown.summary
+    assert "blown to flat white" in blown.summary and "not a canvas" in blown.summary
+
+    header = Image.new("RGB", (512, 640), "white")
+    header.paste(photo, (0, 256))
+    ImageDraw.Draw(header).text((30, 60), "Fresh roast", fill=(0, 0, 0), font=ImageFont.load_default(size=64))
+    on_white = Image.new("RGB", (640, 640), "white")
+    on_white.paste(photo.resize((420, 315)), (110, 360))
+    for design in (header, on_white):
+        m = exposure.measure(_load(design))
+        assert m.values["over_score"] < 0.5 and not m.values["blown_region"], m.summary
