@@ -126,8 +126,14 @@ def bokeh_product(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
         cv2.circle(discs, (int(x), int(y)), rad, float(rng.uniform(0.2, 0.7)), -1, cv2.LINE_AA)
     discs = cv2.GaussianBlur(discs, (0, 0), 2.5)
     canvas += discs[..., None] * _rgb(rng, 150, 256)
-    # The product at its own pixels (a centre square of up to 560 px): an enlarged photo would be soft itself.
-    product = _u8(_photo(rng, photos)[:560, :560])
+    # The product at its own pixels (a square of up to 560 px around the photo's structure): an enlarged photo, or
+    # an empty patch of sky, would be soft itself.
+    a = _photo(rng, photos)
+    side = min(560, a.shape[0])
+    cx, cy = _subject(a, (side / a.shape[1], side / a.shape[0]))
+    x0 = int(np.clip(cx * a.shape[1] - side / 2, 0, a.shape[1] - side))
+    y0 = int(np.clip(cy * a.shape[0] - side / 2, 0, a.shape[0] - side))
+    product = _u8(a[y0 : y0 + side, x0 : x0 + side])
     side = product.width
     mask = Image.new("L", (side, side), 0)
     ImageDraw.Draw(mask).ellipse((10, 10, side - 10, side - 10), 255)
