@@ -116,14 +116,18 @@ def neon_on_black(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
     return _u8(canvas + _glow(ring, _rgb(rng, 0, 256)))
 
 
-def bokeh_product(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
-    """A sharp product cut-out (an oval crop of a photo) over a defocused background with bokeh discs."""
+def bokeh_product(rng: np.random.Generator, photos: list[Image.Image], night: bool = False) -> Image.Image:
+    """A sharp product cut-out (an oval crop of a photo) over a defocused background with bokeh discs; ``night``:
+    the background dimmed to a quarter, the discs bright (city or fairy lights)."""
     back = photos[int(rng.integers(len(photos)))].convert("RGB").resize((SIDE, SIDE))
     canvas = np.asarray(back.filter(ImageFilter.GaussianBlur(int(rng.integers(18, 40)))), np.float32).copy()
+    if night:
+        canvas *= 0.25
     discs = np.zeros((SIDE, SIDE), np.float32)
     for _ in range(int(rng.integers(15, 40))):
         x, y, rad = rng.integers(0, SIDE), rng.integers(0, SIDE), int(rng.integers(15, 60))
-        cv2.circle(discs, (int(x), int(y)), rad, float(rng.uniform(0.2, 0.7)), -1, cv2.LINE_AA)
+        cv2.circle(discs, (int(x), int(y)), rad, float(rng.uniform(0.6, 1.0) if night else rng.uniform(0.2, 0.7)), -1,
+                   cv2.LINE_AA)
     discs = cv2.GaussianBlur(discs, (0, 0), 2.5)
     canvas += discs[..., None] * _rgb(rng, 150, 256)
     # The product at its own pixels (a square of up to 560 px around the photo's structure): an enlarged photo, or
@@ -143,6 +147,11 @@ def bokeh_product(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
     return out
 
 
+def night_bokeh_product(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A sharp product over a dark, defocused background of bright lights (a seasonal or evening look)."""
+    return bokeh_product(rng, photos, night=True)
+
+
 def mesh_gradient(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
     """A pastel mesh gradient (soft colour blobs), with a crisp headline on half of them."""
     y, x = _grid()
@@ -155,6 +164,23 @@ def mesh_gradient(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
     if rng.random() < 0.5:
         ImageDraw.Draw(out).text((80, 440), "Summer drop", fill=(255, 255, 255), font=_font(120))
     return out
+
+
+def watercolour(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A watercolour illustration: soft washes whose pigment pools at their rims, on textured cold-press paper."""
+    paper = 242.0 + cv2.GaussianBlur(rng.normal(0.0, 1.0, (SIDE, SIDE)).astype(np.float32), (0, 0), 1.2) * 10.0
+    canvas = np.repeat(paper[..., None], 3, axis=2) * np.array([1.0, 0.99, 0.96], np.float32)
+    for _ in range(int(rng.integers(4, 9))):
+        mask = np.zeros((SIDE, SIDE), np.float32)
+        centre = (int(rng.integers(150, SIDE - 150)), int(rng.integers(150, SIDE - 150)))
+        axes = (int(rng.integers(60, 220)), int(rng.integers(60, 220)))
+        cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1, cv2.LINE_AA)
+        # A dried wash has a crisp outer edge (~1 px) with the pigment pooled just inside it.
+        mask = cv2.GaussianBlur(mask, (0, 0), 1.0)
+        rim = np.clip(mask - cv2.GaussianBlur(mask, (0, 0), 8.0), 0.0, 1.0) * 0.8
+        wash = np.clip(mask * float(rng.uniform(0.35, 0.7)) + rim, 0.0, 1.0)[..., None]
+        canvas = canvas * (1 - wash) + canvas * (_rgb(rng, 40, 230) / 255.0) * wash
+    return _u8(canvas)
 
 
 def sunset(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
@@ -285,7 +311,9 @@ RENDERS: dict[str, Render] = {
     "soft clay shapes on pastel": clay_shapes,
     "neon type on a black wall": neon_on_black,
     "sharp product over bokeh": bokeh_product,
+    "sharp product over night lights": night_bokeh_product,
     "pastel mesh gradient": mesh_gradient,
+    "watercolour washes on paper": watercolour,
     "sunset with silhouette hills": sunset,
     "dark-mode layout, muted type": dark_mode,
     "photo: tilt-shift (sharp band)": tilt_shift,
