@@ -184,8 +184,9 @@ def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
 
 def blown_region(rgb: np.ndarray) -> dict[str, float]:
     """Flat white (every channel >= 250, within 3 levels over 5 x 5) as a share of the whole frame, the share of the
-    frame's edge pixels it covers, and the share of the other pixels that are textured (a channel varying by > 8
-    levels in the 5 x 5): a photo's blown sky against a design's white canvas.
+    frame's edge pixels it covers, the share of the other pixels that are textured (a channel varying by > 8
+    levels in the 5 x 5), and how straight the white gives way to the content (the straightest side, see
+    :func:`_frontier_straightness`): a photo's blown sky against a design's white canvas or header band.
 
     >>> sky = np.full((64, 64, 3), 255, np.uint8)
     >>> sky[32:] = np.random.default_rng(0).integers(40, 160, (32, 64, 3))
@@ -205,8 +206,8 @@ def blown_region(rgb: np.ndarray) -> dict[str, float]:
 def _frontier_straightness(white: np.ndarray) -> float:
     """Where the white along the top edge gives way to content, how straight that frontier runs: the share of the
     columns (those starting white) whose content begins within 2 px of their median row. A designed white header
-    band above a photo reads ~1 (type inside the band is thinner than the 5% run that marks content); a blown sky
-    above a horizon of trees or hills reads low.
+    band above a photo reads ~1 (a line of type inside the band is shorter than the run of 20% of the height that
+    marks where content begins); a blown sky above a horizon of trees or hills reads low.
 
     >>> band = np.zeros((100, 80), bool); band[:40] = True
     >>> _frontier_straightness(band)
