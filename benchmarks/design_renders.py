@@ -1,7 +1,8 @@
 """Rendered, generator-style creatives for ``eval_designs.py``: what text-to-image tools and 3D mock-up kits produce in
-bulk for e-commerce — glossy product renders, neon on black, a sharp product over bokeh, pastel mesh gradients,
-sunsets, soft clay shapes and dark-mode layouts. None is a defect: smooth gradients, glows clipped to white, deep
-blacks and soft backgrounds are the style.
+bulk for e-commerce — glossy product renders, neon on black, a sharp product over bokeh or night lights, pastel mesh
+gradients, watercolour, sunsets, soft clay shapes, dark-mode layouts — and photos given a look (tilt-shift,
+portrait-mode blur, Orton glow, a film preset, a vignette). None is a defect: smooth gradients, glows clipped to
+white, deep blacks and soft backgrounds are the style.
 
 >>> import numpy as np
 >>> from PIL import Image

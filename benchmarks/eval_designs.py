@@ -13,12 +13,13 @@ minute are thin in it. Each design family is drawn with random colours and sizes
 * a grid of rounded icons on white, and a grid of product photos on a plain canvas (a collage).
 
 ``--families renders`` draws generator-style creatives instead (``design_renders.py``): glossy product renders with a
-clipped specular, soft clay shapes, neon on black, a sharp product over bokeh, pastel mesh gradients, sunsets, a
-dark-mode layout, and photos given a look (tilt-shift, portrait-mode background blur, Orton glow, a film preset, a
-vignette), focused where the photo's structure is.
+clipped specular, soft clay shapes, neon on black, a sharp product over bokeh or night lights, pastel mesh gradients,
+watercolour washes, sunsets, a dark-mode layout, and photos given a look (tilt-shift, portrait-mode background blur,
+Orton glow, a film preset, a vignette), focused where the photo's structure is; ``--families all`` draws both.
 
 Pass 13 of issue 14 found the first three families flagged (overexposed, underexposed, border and compression
-vetoes) and fixed them, with these families as its probe; the rows are reported as measured.
+vetoes) and fixed them, with these families as its probe; pass 14 added the renders and found tilt-shift photos
+vetoed as blurred (sharpness v9 reads a focus fall-off as depth of field); the rows are reported as measured.
 """
 
 from __future__ import annotations
