@@ -32,14 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from design_renders import RENDERS, _font  # beside this script (on the path when it runs or is imported)
+from PIL import Image, ImageDraw
 
 PHOTOS = (".jpg", ".jpeg", ".png", ".webp")
 Design = Callable[[np.random.Generator, list[Image.Image]], Image.Image]
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
 
 
 def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, int, int]:
@@ -110,8 +107,6 @@ DESIGNS: dict[str, Design] = {
 
 
 def _families(which: str) -> dict[str, Design]:
-    from design_renders import RENDERS  # beside this script
-
     chosen = {"designs": DESIGNS, "renders": RENDERS, "all": {**DESIGNS, **RENDERS}}
     if which not in chosen:
         raise ValueError(f"unknown families {which!r}: choose from {sorted(chosen)}")

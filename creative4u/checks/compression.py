@@ -141,13 +141,18 @@ def dct_quant_steps(gray: np.ndarray, offset: int = 0) -> list[int]:
     out = []
     for u, v in _STEP_POSITIONS:
         on_grid, control = (coef[:, u, v][np.abs(coef[:, u, v]) > 1.0] for coef in (aligned, shifted))
-        fit, control_fit = (np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None]).mean(axis=1) if c.size >= 50
-                            else np.ones(len(_CANDIDATE_STEPS)) for c in (on_grid, control))
+        fit, control_fit = (_comb_cos(c).mean(axis=1) if c.size >= 50 else np.ones(len(_CANDIDATE_STEPS))
+                            for c in (on_grid, control))
         # Small coefficients fit any wide comb on both grids; only a fit the shifted grid lacks is a real step, and
         # only one its larger coefficients bear out.
         ok = _CANDIDATE_STEPS[(fit > 0.5) & (fit - control_fit > 0.3) & comb_support(on_grid)]
         out.append(int(ok.max()) if ok.size else 1)
     return out
+
+
+def _comb_cos(c: np.ndarray) -> np.ndarray:
+    """cos(2 pi c / step) for every candidate step (rows) and coefficient (columns): 1 on the step's comb."""
+    return np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None])
 
 
 MIN_SUPPORT = 5  # distinct values at or above half a candidate step from which they must fit its comb too
@@ -172,7 +177,7 @@ def comb_support(c: np.ndarray) -> np.ndarray:
     """
     c = np.unique(np.round(c, 1))  # a straight edge repeats one value block after block: one reading, not twenty
     large = np.abs(c)[None, :] >= _CANDIDATE_STEPS[:, None] / 2
-    fit = (np.cos(2 * np.pi * c[None, :] / _CANDIDATE_STEPS[:, None]) * large).sum(axis=1)
+    fit = (_comb_cos(c) * large).sum(axis=1)
     count = large.sum(axis=1)
     return (count < MIN_SUPPORT) | (fit > SUPPORT_FIT * count)
 

@@ -277,8 +277,9 @@ def _focus_region_blur(own: np.ndarray, bins: np.ndarray, ys: np.ndarray, xs: np
     ty, tx = ys // tile, xs // tile
     grid = np.zeros((int(ty.max()) + 1, int(tx.max()) + 1), np.uint8)
     np.add.at(grid, (ty[crisp], tx[crisp]), 1)
-    core = (grid >= 2)[ty, tx]
-    focus = cv2.dilate((grid >= 2).astype(np.uint8), np.ones((3, 3), np.uint8))[ty, tx] > 0
+    core_tiles = grid >= 2
+    core = core_tiles[ty, tx]
+    focus = cv2.dilate(core_tiles.astype(np.uint8), np.ones((3, 3), np.uint8))[ty, tx] > 0
     ring = {k: _sharpest(own, focus & ~core & (bins == k)) for k in range(4)}
     per_bin = {}
     for k in range(4):

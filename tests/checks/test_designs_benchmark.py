@@ -13,9 +13,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 def _eval_designs():
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import eval_designs
-
-        eval_designs._families("renders")  # imports design_renders while the folder is on the path
+        import eval_designs  # imports design_renders beside it while the folder is on the path
     finally:
         sys.path.remove(str(BENCHMARKS))
     return eval_designs
@@ -36,10 +34,8 @@ def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported():
     """Glossy renders with clipped speculars, neon on black, pastel gradients, sunsets, tilt-shift and portrait-mode
     photos: smooth, glowing, dark or partly soft by design (pass 14)."""
     eval_designs = _eval_designs()
-    from design_renders import RENDERS
-
     result = eval_designs.evaluate(per_design=2, seed=0, families="renders")
-    assert [r["design"] for r in result["rows"]] == list(RENDERS)
+    assert [r["design"] for r in result["rows"]] == list(eval_designs.RENDERS)
     for row in result["rows"]:
         assert row["vetoed"] == 0, row
     assert "| sunset with silhouette hills | 0 of 2 | none |" in eval_designs.report(result)
