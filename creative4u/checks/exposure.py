@@ -25,7 +25,7 @@ from creative4u.checks.quality import BORDER_SIDE, colour, logistic, luma
 from creative4u.checks.quality_measures import channel_max, channel_min
 from creative4u.images import LoadedImage
 
-__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown"]
+__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown", "over_tones"]
 
 PERCENTILES = ("p1", "p5", "p50", "p95", "p99")
 
@@ -43,23 +43,31 @@ class Exposure(Check):
     name = "exposure"
     option_names = ("learned", "model_dir")
     description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
-                   "flat white, a photo's sky blown to flat white (over); mean luma.")
-    version = "21"  # 13: crushed shadows; 16: bands; 17: black shapes; 20: texture per channel; 21: blown sky
+                   "flat white read with the darkest tones, mean luma and saturation, a photo's sky blown to flat "
+                   "white (over).")
+    version = "22"  # 17: black shapes; 20: texture per channel; 21: blown sky; 22: tones, texture of 7-96 levels
     UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
     # Darkening by subtracting (a brightness slider, an offset of -60) keeps the top near 195 but crushes every shadow
     # to black: textured pixels at black (a 5x5 neighbourhood spanning > 12 levels) over 0.5% of the picture, with
     # the brightest 0.1% under 240, read under. On 120 untuned pictures offset -60 22 -> 74%; 1 of 757 clean pictures
     # gains the flag (a Hubble deep field). A gamma keeps white at white and is not caught this way.
     CRUSH_CENTRE, CRUSH_WIDTH, CRUSH_TOP = math.log(0.005), 0.35, 240.0
-    # Logit of the clipped-texture evidence: a logistic regression of clean vs +0.9..+2.2 EV copies on the v3 dev split
-    # (`python -m creative4u.data.clean_set`), over ln(clipped texture share) and ln(flat white share).
-    CLIP_WEIGHT, FLAT_WEIGHT, CLIP_BIAS = 0.788, 0.127, 2.772
-    # Texture read channel by channel (v20) no longer counts a flat brand colour with a channel at 255 as clipped
-    # texture, and reads every picture's clipped share a little lower. The point was the 97th percentile of clean dev
-    # pictures (over reading alone: 0.9 before v20, 0.71 now); 0.76 is the top of the dev curve's flat stretch there
-    # (the same over-exposed copies caught, clean dev false flags 4.8 -> 2.9%).
-    OVER_CENTRE, OVER_WIDTH = 0.76, 0.25
+    # Logit of the over-exposure evidence (v22): a logistic regression on the v3 dev split of clean pictures against
+    # their +0.9..+2.2 EV copies (`python benchmarks/probe_overexposure.py --fit`), over ln(clipped texture share),
+    # ln(flat white share), the darkest 1% of luma (/255), mean luma (/255) and mean saturation. Clipping is the
+    # evidence; the tones say whose: a high-key design clips but is bright all over and keeps its colour, while too
+    # much light also lifts the darkest tones (an offset, an HSV lift) and washes colours out.
+    OVER_WEIGHTS = {"clipped_texture": 1.047, "flat_white": 0.192, "darkest_tone": 1.664, "mean_tone": -3.476,
+                    "saturation": -0.862}
+    OVER_BIAS = 6.833
+    # The point: 4% of clean dev pictures above it (v21: 2.9% on the clipped texture alone, which flagged 40-52% of
+    # clean clip art and 16% of GCompris' pictures; now 24-33% and 9%, at higher recall on the photo splits).
+    OVER_CENTRE, OVER_WIDTH = 0.942, 0.25
     ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
+    # A third of the picture clipped beside any variation (v21's reading: a gain of x2 doubles a texture's steps past
+    # 96 levels, so v22's texture misses it): blown, whatever the design. Clean pictures: 0-0.8% per photo / art
+    # split, 3-6% of clip art (yellow and orange fills under JPEG noise).
+    HEAVY_CLIP = 0.3
     # A photo's sky or background blown to flat white (pass 14): the plain-band reading takes a white sky above a
     # horizon for a canvas and leaves it out, and the flat-white weight is small because designs are white. Flat
     # white over >= 20% of the frame (0.5 at 20%) that meets only 10-60% of the frame's edge (a canvas or a product
@@ -98,14 +106,14 @@ class Exposure(Check):
         # Too much light clips whatever was bright: skies, skin, foliage lose their texture at 255 in one channel or
         # all. A designed white canvas is flat (no texture to lose) and a saturated colour at full strength sits
         # beside texture that is not clipped; so the evidence is the clipped share of textured pixels, with a
-        # small weight on flat white (the clipped sky of a photo is flat too once blown).
-        over_logit = (self.CLIP_WEIGHT * math.log(clip["clipped_texture"] + 1e-3)
-                      + self.FLAT_WEIGHT * math.log(clip["flat_white"] + 1e-3) + self.CLIP_BIAS)
+        # small weight on flat white (the clipped sky of a photo is flat too once blown), read with the tones.
+        tones_over = over_tones(rgb, peak, y)
+        over_logit = self._over_logit({**clip, **tones_over})
         s_dim = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
         s_crush = (logistic(math.log(clip["crushed_texture"] + 1e-5), self.CRUSH_CENTRE, self.CRUSH_WIDTH)
                    if brightest <= self.CRUSH_TOP else 0.0)
         s_under = max(s_dim, s_crush)
-        all_white = clip["flat_white"] >= self.ALL_WHITE
+        all_white = clip["flat_white"] >= self.ALL_WHITE or clip["clipped_any"] >= self.HEAVY_CLIP
         s_over = 1.0 if all_white else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
         blown = blown_region(colour(img, BORDER_SIDE))
         s_blown = self._blown_score(blown)
@@ -115,12 +123,21 @@ class Exposure(Check):
         values = {"mean_luma": round(mean, 2), **{k: round(float(t), 2) for k, t in tones.items()},
                   "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(rgb, y, peak),
                   "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
+                  "clipped_any": round(clip["clipped_any"], 4),
                   "crushed_texture": round(clip["crushed_texture"], 4), "crushed": s_crush > s_dim,
+                  **{k: round(v, 4) for k, v in tones_over.items()},
                   **{k: round(v, 4) for k, v in blown.items()}, "blown_region": s_blown >= 0.5 and s_blown >= s_over,
                   "under_ev": round(under_ev, 3), "clip_logit": round(over_logit, 3), "under_score": round(s_under, 4),
                   "over_score": round(s_over, 4),
                   "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
         return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
+
+    def _over_logit(self, evidence: dict[str, float]) -> float:
+        """The over-exposure logit: logs of the clipped and flat-white shares (a share of 0 reads as 0.1%), tones as
+        they are."""
+        logged = {"clipped_texture", "flat_white"}
+        return self.OVER_BIAS + sum(w * (math.log(evidence[k] + 1e-3) if k in logged else evidence[k])
+                                    for k, w in self.OVER_WEIGHTS.items())
 
     def _blown_score(self, blown: dict[str, float]) -> float:
         low, high = self.BLOWN_EDGE
@@ -142,11 +159,15 @@ class Exposure(Check):
         state = "overexposed" if score >= 0.5 else "exposure fine"
         if v["flat_white"] >= self.ALL_WHITE:
             return f"{state}: {v['flat_white']:.0%} of the picture is flat white, nothing left to show"
+        if v["clipped_any"] >= self.HEAVY_CLIP:
+            return (f"{state}: {v['clipped_any']:.0%} of the picture is clipped at 255 beside detail, too much to be "
+                    "a design's highlights")
         if v["blown_region"]:
             return (f"{state}: {v['flat_white_frame']:.0%} of the photo is blown to flat white (a sky or background "
                     f"clipped at 255), touching only {v['white_on_edge']:.0%} of the frame's edge, so not a canvas")
         return (f"{state}: {v['clipped_texture']:.1%} of the picture is texture clipped at 255, "
-                f"{v['flat_white']:.0%} flat white (mean luma {v['mean_luma']:.0f})")
+                f"{v['flat_white']:.0%} flat white; darkest tones at {255 * v['darkest_tone']:.0f}/255, mean luma "
+                f"{v['mean_luma']:.0f}, saturation {v['saturation']:.2f}")
 
 
 # Black text and shapes on a coloured canvas (yellow 230, 200, 40) read "underexposed: 5% of the picture is shadow
@@ -154,32 +175,60 @@ class Exposure(Check):
 # (a canvas whose strongest channel is 180) against 15 of 15. The cost: offset -60 renderings caught 74.2 -> 70.8%,
 # -40 60.0 -> 57.5% (120 untuned pictures: crushed shadows beside a highlight); no clean-set reading changes.
 SHADOW_CAP = 192
+# Clipped texture varies by 7-96 levels over 5 x 5 (v22). v21 counted > 3, which took the JPEG noise of flat fills with
+# a channel at 255 for texture; and a step of more than 96 levels beside a clipped pixel is the edge of a white shape
+# (type, an icon, a button on colour), which a design has and light does not make.
+CLIPPED_SPREAD = (6, 96)
 
 
 def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
-    """Shares of the picture that are textured yet clipped (a channel >= 254 where some channel varies by > 3 levels
-    in the 5x5 neighbourhood), flat white (every channel within 3 levels, all >= 250) and textured yet crushed to black
-    (every channel <= 3, the 5x5 reaching > 12, nothing within 3 px above ``SHADOW_CAP``).
+    """Shares of the picture that are textured yet clipped (a channel >= 254 where the channels vary by 7-96 levels,
+    ``CLIPPED_SPREAD``, in the 5x5 neighbourhood), flat white (every channel within 3 levels, all >= 250) and
+    textured yet crushed to black (every channel <= 3, the 5x5 reaching > 12, nothing within 3 px above
+    ``SHADOW_CAP``); ``clipped_any`` is v21's clipped texture (any variation over 3 levels).
 
     Texture is read channel by channel: a flat brand colour with a channel at 255 (pure red, 255 / 200 / 0 yellow) is
     a flat canvas, not clipped texture; a clipped sky still varies in its other channels. A black pixel with a lit
     colour within 3 px is the edge of a black shape (text, a logo, a silhouette on a coloured canvas), not shadow
     detail: crushed shadows ramp up through dark tones.
 
+    A clipped pixel whose neighbourhood varies by 4-6 levels only is a flat fill with a channel at 255 under a JPEG's
+    noise (a yellow or orange drawing, a gradient's clipped end), and one beside a step of more than 96 levels is the
+    edge of a white shape (type, an icon): neither is detail that light wiped out (v22).
+
     >>> flat = np.full((32, 32, 3), 255, np.uint8)
     >>> clipped_texture(flat)
-    {'clipped_texture': 0.0, 'flat_white': 1.0, 'crushed_texture': 0.0}
+    {'clipped_texture': 0.0, 'clipped_any': 0.0, 'flat_white': 1.0, 'crushed_texture': 0.0}
     >>> clipped_texture(np.full((32, 32, 3), (255, 0, 0), np.uint8))["clipped_texture"]
     0.0
     """
     peak, low = channel_max(rgb), channel_min(rgb)
     kernel = np.ones((5, 5), np.uint8)
-    flat = (cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)).max(axis=2) <= 3
+    spread = (cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)).max(axis=2)
+    flat = spread <= 3
     reach = cv2.dilate(peak, kernel).astype(np.int16) - cv2.erode(low, kernel).astype(np.int16)
     lit_near = cv2.dilate(peak, np.ones((7, 7), np.uint8)) > SHADOW_CAP  # 3 px: past an edge's anti-aliasing
-    return {"clipped_texture": float(((peak >= 254) & ~flat).mean()),
+    low_spread, high_spread = CLIPPED_SPREAD
+    textured = (spread > low_spread) & (spread <= high_spread)
+    return {"clipped_texture": float(((peak >= 254) & textured).mean()),
+            "clipped_any": float(((peak >= 254) & ~flat).mean()),
             "flat_white": float((flat & (low >= 250)).mean()),
             "crushed_texture": float(((peak <= 3) & (reach > 12) & ~lit_near).mean())}
+
+
+def over_tones(rgb: np.ndarray, peak: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The tones that tell too much light from a bright design, each 0..1: the darkest 1% of the luma ``y`` (an
+    offset or an HSV lift raises black; luma, as a brand colour's strongest channel sits at 255 however dark it
+    looks), mean luma, and mean saturation (``(max - min) / max`` per pixel: too much light washes colours out).
+
+    >>> rgb = np.full((8, 8, 3), (200, 100, 50), np.uint8)
+    >>> over_tones(rgb, channel_max(rgb), np.full((8, 8), 118.0, np.float32))
+    {'darkest_tone': 0.4627, 'mean_tone': 0.4627, 'saturation': 0.75}
+    """
+    low = channel_min(rgb).astype(np.float32)
+    top = peak.astype(np.float32)
+    return {"darkest_tone": round(float(np.percentile(y, 1)) / 255, 4), "mean_tone": round(float(y.mean()) / 255, 4),
+            "saturation": round(float(((top - low) / np.maximum(top, 1)).mean()), 4)}
 
 
 def blown_region(rgb: np.ndarray) -> dict[str, float]:

@@ -156,6 +156,41 @@ def test_white_canvas_is_a_style_but_clipped_texture_is_overexposure(astronaut):
     assert m.summary.startswith("overexposed") and "texture clipped at 255" in m.summary
 
 
+def test_the_edges_of_white_type_on_colour_are_not_clipped_texture():
+    """Exposure v22: a clipped pixel beside a step of more than 96 levels is the edge of a white shape, not detail that
+    light wiped out (v21 read 7% of this banner as clipped texture)."""
+    from creative4u.checks.exposure import clipped_texture
+
+    banner = Image.new("RGB", (256, 256), (20, 40, 110))
+    draw = ImageDraw.Draw(banner)
+    draw.text((20, 60), "SALE -30%", fill="white", font=ImageFont.load_default(size=40))
+    draw.rounded_rectangle((40, 150, 220, 200), 12, fill="white")
+    rgb = np.asarray(Image.open(io.BytesIO(_load(banner, 85).data)).convert("RGB"))
+    reading = clipped_texture(rgb)
+    assert reading["clipped_texture"] < 0.02 and reading["flat_white"] > 0.05, reading
+    assert get_check("exposure").measure(_load(banner, 85)).values["over_score"] < 0.5
+
+
+def test_washed_out_brightenings_read_over_from_the_tones(astronaut):
+    """Exposure v22: an offset (a brightness slider) or an HSV value lift (ImageNet-C's brightness) raises the darkest
+    tones and washes colours out as well as clipping; the logit reads the tones with the clipped texture."""
+    import cv2
+
+    exposure = get_check("exposure")
+    clean = exposure.measure(_load(astronaut))
+    offset = Image.fromarray(np.clip(np.asarray(astronaut, np.float32) + 60, 0, 255).astype(np.uint8))
+    hsv = cv2.cvtColor(np.asarray(astronaut), cv2.COLOR_RGB2HSV_FULL).astype(np.float32)
+    hsv[..., 2] = np.clip(hsv[..., 2] + 0.3 * 255, 0, 255)
+    lifted = Image.fromarray(cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB_FULL))
+    assert clean.values["over_score"] < 0.5, clean.summary
+    for brighter in (offset, lifted):
+        m = exposure.measure(_load(brighter))
+        assert m.values["over_score"] > 0.5 and m.summary.startswith("overexposed"), m.summary
+        # The tone logit flags it on its own, not only the heavy-clipping backstop.
+        assert m.values["clip_logit"] > type(exposure).OVER_CENTRE > clean.values["clip_logit"], m.values
+    assert exposure.measure(_load(offset)).values["darkest_tone"] > clean.values["darkest_tone"] + 0.15
+
+
 def test_an_all_white_picture_is_blown():
     m = get_check("exposure").measure(_load(Image.new("RGB", (256, 256), (255, 255, 255)), None))
     assert m.score == 1.0 and "flat white" in m.summary
