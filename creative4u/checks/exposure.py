@@ -61,7 +61,7 @@ class Exposure(Check):
                     "saturation": -0.862}
     OVER_BIAS = 6.833
     # The point: 4% of clean dev pictures above it (v21: 2.9% on the clipped texture alone, which flagged 40-52% of
-    # clean clip art and 16% of GCompris' pictures; now 24-33% and 9%, at higher recall on the photo splits).
+    # clean clip art and 16% of GCompris' pictures; now 25-34% and 10%, at higher recall on most photo splits).
     OVER_CENTRE, OVER_WIDTH = 0.942, 0.25
     ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
     # A third of the picture clipped beside any variation (v21's reading: a gain of x2 doubles a texture's steps past
