@@ -25,7 +25,7 @@ from creative4u.checks.quality import BORDER_SIDE, colour, logistic, luma
 from creative4u.checks.quality_measures import channel_max, channel_min
 from creative4u.images import LoadedImage
 
-__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown", "over_tones"]
+__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown", "over_tones", "saturation"]
 
 PERCENTILES = ("p1", "p5", "p50", "p95", "p99")
 
@@ -107,21 +107,22 @@ class Exposure(Check):
         # all. A designed white canvas is flat (no texture to lose) and a saturated colour at full strength sits
         # beside texture that is not clipped; so the evidence is the clipped share of textured pixels, with a
         # small weight on flat white (the clipped sky of a photo is flat too once blown), read with the tones.
-        tones_over = over_tones(rgb, peak, y)
+        sat = saturation(rgb, peak)
+        tones_over = over_tones(sat, y)
         over_logit = self._over_logit({**clip, **tones_over})
         s_dim = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
         s_crush = (logistic(math.log(clip["crushed_texture"] + 1e-5), self.CRUSH_CENTRE, self.CRUSH_WIDTH)
                    if brightest <= self.CRUSH_TOP else 0.0)
         s_under = max(s_dim, s_crush)
-        all_white = clip["flat_white"] >= self.ALL_WHITE or clip["clipped_any"] >= self.HEAVY_CLIP
-        s_over = 1.0 if all_white else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
+        blown_whatever = clip["flat_white"] >= self.ALL_WHITE or clip["clipped_any"] >= self.HEAVY_CLIP
+        s_over = 1.0 if blown_whatever else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
         blown = blown_region(colour(img, BORDER_SIDE))
         s_blown = self._blown_score(blown)
         s_over = max(s_over, s_blown)
         score = max(s_under, s_over)
         tones = dict(zip(PERCENTILES, np.percentile(y, [1, 5, 50, 95, 99]), strict=True))
         values = {"mean_luma": round(mean, 2), **{k: round(float(t), 2) for k, t in tones.items()},
-                  "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(rgb, y, peak),
+                  "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(sat, y, peak),
                   "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
                   "clipped_any": round(clip["clipped_any"], 4),
                   "crushed_texture": round(clip["crushed_texture"], 4), "crushed": s_crush > s_dim,
@@ -216,19 +217,28 @@ def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
             "crushed_texture": float(((peak <= 3) & (reach > 12) & ~lit_near).mean())}
 
 
-def over_tones(rgb: np.ndarray, peak: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def saturation(rgb: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Per-pixel saturation ``(max - min) / max`` (0 for grey and black), ``peak`` being the channel maxima.
+
+    >>> rgb = np.array([[[200, 100, 50], [90, 90, 90]]], np.uint8)
+    >>> saturation(rgb, channel_max(rgb)).tolist()
+    [[0.75, 0.0]]
+    """
+    return (peak - channel_min(rgb)).astype(np.float32) / np.maximum(peak, 1)
+
+
+def over_tones(sat: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """The tones that tell too much light from a bright design, each 0..1: the darkest 1% of the luma ``y`` (an
     offset or an HSV lift raises black; luma, as a brand colour's strongest channel sits at 255 however dark it
-    looks), mean luma, and mean saturation (``(max - min) / max`` per pixel: too much light washes colours out).
+    looks), mean luma, and the mean of the per-pixel saturation ``sat`` (:func:`saturation`: too much light washes
+    colours out).
 
     >>> rgb = np.full((8, 8, 3), (200, 100, 50), np.uint8)
-    >>> over_tones(rgb, channel_max(rgb), np.full((8, 8), 118.0, np.float32))
+    >>> over_tones(saturation(rgb, channel_max(rgb)), np.full((8, 8), 118.0, np.float32))
     {'darkest_tone': 0.4627, 'mean_tone': 0.4627, 'saturation': 0.75}
     """
-    low = channel_min(rgb).astype(np.float32)
-    top = peak.astype(np.float32)
     return {"darkest_tone": round(float(np.percentile(y, 1)) / 255, 4), "mean_tone": round(float(y.mean()) / 255, 4),
-            "saturation": round(float(((top - low) / np.maximum(top, 1)).mean()), 4)}
+            "saturation": round(float(sat.mean()), 4)}
 
 
 def blown_region(rgb: np.ndarray) -> dict[str, float]:
@@ -276,10 +286,10 @@ def _frontier_straightness(white: np.ndarray) -> float:
     return float((np.abs(first - np.median(first)) <= 2).mean())
 
 
-def legacy_blown(rgb: np.ndarray, y: np.ndarray, peak: np.ndarray) -> dict[str, float]:
-    """Exposure v8's blown-highlight readings, kept as values: the feature judge's weights were trained on them."""
+def legacy_blown(sat: np.ndarray, y: np.ndarray, peak: np.ndarray) -> dict[str, float]:
+    """Exposure v8's blown-highlight readings from the per-pixel saturation (:func:`saturation`), kept as values: the
+    feature judge's weights were trained on them."""
     # Blown = a channel at the ceiling in a washed-out colour; a saturated colour at full strength is not.
-    sat = (peak - channel_min(rgb)).astype(np.float32) / np.maximum(peak, 1)
     blown = float(((peak >= 245) & (sat < 0.6)).mean())
     bright = y >= np.percentile(y, 90)
     highlight_sat = float(sat[bright].mean()) if bright.any() else 0.0
