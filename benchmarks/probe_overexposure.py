@@ -49,13 +49,15 @@ RENDERS = {"+1.5 EV": linear_gain(1.5), "x1.5": srgb_gain(1.5), "x2.0": srgb_gai
 KINDS = ("clean", "copy", *RENDERS)  # "copy": the clean set's own over-exposed copy of that image
 
 
-def readings(rgb: np.ndarray) -> dict[str, float]:
-    """The candidates' raw readings of the picture inside its framing box (``rgb``, as the exposure check sees it).
+def readings(rgb: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The candidates' raw readings of the picture inside its framing box (``rgb`` and its luma ``y``, as the exposure
+    check sees them).
 
-    >>> r = readings(np.full((32, 32, 3), (255, 200, 0), np.uint8))
+    >>> r = readings(np.full((32, 32, 3), (255, 200, 0), np.uint8), np.full((32, 32), 194.0, np.float32))
     >>> r["texture>3"], r["floor"], r["near_white"]
     (0.0, 255.0, 1.0)
     """
+    from creative4u.checks.exposure import saturation
     from creative4u.checks.quality_measures import channel_max, channel_min
 
     peak, low = channel_max(rgb), channel_min(rgb)
@@ -66,21 +68,22 @@ def readings(rgb: np.ndarray) -> dict[str, float]:
     clipped = peak >= 254
     out = {f"texture>{t}": float((clipped & (spread > t)).mean()) for t in (3, 6, 12)}
     out |= {f"unclipped>{t}": float((clipped & (unclipped > t)).mean()) for t in (3, 6)}
-    luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return out | {"flat_white": float(((spread <= 3) & (low >= 250)).mean()),
                   "floor": float(np.percentile(peak, 1)), "near_white": float((peak >= 250).mean()),
-                  "mean": float(luma.mean()), "saturation": float(((peak - low) / np.maximum(peak, 1)).mean())}
+                  "mean": float(y.mean()), "saturation": float(saturation(rgb, peak).mean())}
 
 
 def _read(img: Any) -> dict[str, float]:
     from creative4u.checks.border import framing_bands
     from creative4u.checks.exposure import Exposure
-    from creative4u.checks.quality import BORDER_SIDE, colour
+    from creative4u.checks.quality import BORDER_SIDE, colour, luma
 
     top, bottom, left, right = framing_bands(img)["box"]
     values = Exposure().measure(img).values
-    return {**readings(colour(img, BORDER_SIDE)[top:bottom, left:right]), "shipped": values["over_score"] >= 0.5,
-            "evidence": {k: values[k] for k in Exposure.OVER_WEIGHTS}, "over_score": values["over_score"],
+    box = (slice(top, bottom), slice(left, right))
+    return {**readings(colour(img, BORDER_SIDE)[box], luma(img, BORDER_SIDE)[box]),
+            "shipped": values["over_score"] >= 0.5, "over_score": values["over_score"],
+            "evidence": {k: values[k] for k in Exposure.OVER_WEIGHTS},
             "blown": bool(values["blown_region"]), "all_white": values["flat_white"] >= Exposure.ALL_WHITE}
 
 
@@ -170,10 +173,9 @@ def fit_shipped(rows: list[dict[str, Any]], false_flags: float = 5.0) -> dict[st
     from creative4u.checks.exposure import Exposure
 
     names = list(Exposure.OVER_WEIGHTS)
-    logged = {"clipped_texture", "flat_white"}
 
     def features(v: dict[str, Any]) -> list[float]:
-        return [math.log(v["evidence"][k] + 1e-3) if k in logged else v["evidence"][k] for k in names]
+        return Exposure.over_features(v["evidence"])
 
     dev = [r for r in rows if r["split"] == "dev"]
     x = np.array([features(r["clean"]) for r in dev] + [features(r["copy"]) for r in dev if r["copy"]])

@@ -133,12 +133,16 @@ class Exposure(Check):
                   "measured_area": round(y.size / max(1, luma(img, BORDER_SIDE).size), 4)}
         return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
 
-    def _over_logit(self, evidence: dict[str, float]) -> float:
-        """The over-exposure logit: logs of the clipped and flat-white shares (a share of 0 reads as 0.1%), tones as
-        they are."""
+    @classmethod
+    def over_features(cls, evidence: dict[str, float]) -> list[float]:
+        """The over-exposure logit's inputs in ``OVER_WEIGHTS`` order: logs of the clipped and flat-white shares (a
+        share of 0 reads as 0.1%), tones as they are (``benchmarks/probe_overexposure.py --fit`` fits on these)."""
         logged = {"clipped_texture", "flat_white"}
-        return self.OVER_BIAS + sum(w * (math.log(evidence[k] + 1e-3) if k in logged else evidence[k])
-                                    for k, w in self.OVER_WEIGHTS.items())
+        return [math.log(evidence[k] + 1e-3) if k in logged else evidence[k] for k in cls.OVER_WEIGHTS]
+
+    def _over_logit(self, evidence: dict[str, float]) -> float:
+        return self.OVER_BIAS + sum(w * f for w, f in zip(self.OVER_WEIGHTS.values(), self.over_features(evidence),
+                                                          strict=True))
 
     def _blown_score(self, blown: dict[str, float]) -> float:
         low, high = self.BLOWN_EDGE
