@@ -25,7 +25,8 @@ from creative4u.checks.quality import BORDER_SIDE, colour, logistic, luma
 from creative4u.checks.quality_measures import channel_max, channel_min
 from creative4u.images import LoadedImage
 
-__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown", "over_tones", "saturation"]
+__all__ = ["Exposure", "blown_region", "clipped_texture", "legacy_blown", "local_spread", "over_tones", "saturation",
+           "white_canvas"]
 
 PERCENTILES = ("p1", "p5", "p50", "p95", "p99")
 
@@ -42,27 +43,29 @@ class Exposure(Check):
 
     name = "exposure"
     option_names = ("learned", "model_dir")
-    description = ("Under/over-exposure: brightest-0.1% level (under); share of textured pixels clipped at 255 and of "
-                   "flat white read with the darkest tones, mean luma and saturation, a photo's sky blown to flat "
-                   "white (over).")
-    version = "22"  # 17: black shapes; 20: texture per channel; 21: blown sky; 22: tones, texture of 7-96 levels
+    description = ("Under/over-exposure: brightest-0.1% level (under); share of the content's textured pixels clipped "
+                   "at 255 read with its darkest tones, mean luma and saturation, a photo's sky blown to flat white "
+                   "(over).")
+    version = "23"  # 17: black shapes; 20: per channel; 21: blown sky; 22: tones, 7-96 levels; 23: on the content
     UNDER_CENTRE, UNDER_WIDTH = 0.38, 0.07  # stops the brightest 0.1% sit below 230 (176/255 at the centre)
     # Darkening by subtracting (a brightness slider, an offset of -60) keeps the top near 195 but crushes every shadow
     # to black: textured pixels at black (a 5x5 neighbourhood spanning > 12 levels) over 0.5% of the picture, with
     # the brightest 0.1% under 240, read under. On 120 untuned pictures offset -60 22 -> 74%; 1 of 757 clean pictures
     # gains the flag (a Hubble deep field). A gamma keeps white at white and is not caught this way.
     CRUSH_CENTRE, CRUSH_WIDTH, CRUSH_TOP = math.log(0.005), 0.35, 240.0
-    # Logit of the over-exposure evidence (v22): a logistic regression on the v3 dev split of clean pictures against
-    # their +0.9..+2.2 EV copies (`python benchmarks/probe_overexposure.py --fit`), over ln(clipped texture share),
-    # ln(flat white share), the darkest 1% of luma (/255), mean luma (/255) and mean saturation. Clipping is the
-    # evidence; the tones say whose: a high-key design clips but is bright all over and keeps its colour, while too
-    # much light also lifts the darkest tones (an offset, an HSV lift) and washes colours out.
-    OVER_WEIGHTS = {"clipped_texture": 1.047, "flat_white": 0.192, "darkest_tone": 1.664, "mean_tone": -3.476,
-                    "saturation": -0.862}
-    OVER_BIAS = 6.833
+    # Logit of the over-exposure evidence (v23): a logistic regression on the v3 dev split of clean pictures against
+    # their +0.9..+2.2 EV copies (`python benchmarks/probe_overexposure.py --fit`), over ln(clipped texture share of
+    # the content), ln(flat white share of the picture), and the content's darkest 1% of luma (/255), mean luma (/255)
+    # and mean saturation. Clipping is the evidence; the tones say whose: a high-key design clips but is bright all
+    # over and keeps its colour, while too much light also lifts the darkest tones (an offset, an HSV lift) and
+    # washes colours out. The content is what is not a flat white canvas (v23; v22 read the whole picture): a product
+    # or a drawing on white is judged on itself, so white around it neither dilutes its clipping nor lifts its tones.
+    OVER_WEIGHTS = {"content_clipped": 1.101, "flat_white": -0.043, "darkest_tone": 2.294, "mean_tone": -3.367,
+                    "saturation": -0.899}
+    OVER_BIAS = 5.439
     # The point: 4% of clean dev pictures above it (v21: 2.9% on the clipped texture alone, which flagged 40-52% of
-    # clean clip art and 16% of GCompris' pictures; now 25-34% and 10%, at higher recall on most photo splits).
-    OVER_CENTRE, OVER_WIDTH = 0.942, 0.25
+    # clean clip art and 16% of GCompris' pictures; v22 25-34% and 10%; v23 see the profile's comment).
+    OVER_CENTRE, OVER_WIDTH = 0.647, 0.25
     ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
     # A third of the picture clipped beside any variation (v21's reading: a gain of x2 doubles a texture's steps past
     # 96 levels, so v22's texture misses it): blown, whatever the design. Clean pictures: 0-0.8% per photo / art
@@ -102,13 +105,14 @@ class Exposure(Check):
         # few lit pixels (a highlight, a logo, a rim light), an exposure pulled down by a stop or more has none.
         brightest = float(np.percentile(peak, 99.9))
         under_ev = math.log2(230.0 / max(brightest, 1.0))
-        clip = clipped_texture(rgb)
+        spread = local_spread(rgb)
+        clip = clipped_texture(rgb, spread)
         # Too much light clips whatever was bright: skies, skin, foliage lose their texture at 255 in one channel or
         # all. A designed white canvas is flat (no texture to lose) and a saturated colour at full strength sits
-        # beside texture that is not clipped; so the evidence is the clipped share of textured pixels, with a
-        # small weight on flat white (the clipped sky of a photo is flat too once blown), read with the tones.
+        # beside texture that is not clipped; so the evidence is the clipped share of the content's textured pixels,
+        # read with the content's tones (a flat white canvas is neither; a sky blown flat is read by blown_region).
         sat = saturation(rgb, peak)
-        tones_over = over_tones(sat, y)
+        tones_over = over_tones(sat, y, ~white_canvas(rgb, spread))
         over_logit = self._over_logit({**clip, **tones_over})
         s_dim = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
         s_crush = (logistic(math.log(clip["crushed_texture"] + 1e-5), self.CRUSH_CENTRE, self.CRUSH_WIDTH)
@@ -124,7 +128,7 @@ class Exposure(Check):
         values = {"mean_luma": round(mean, 2), **{k: round(float(t), 2) for k, t in tones.items()},
                   "brightest_channel_p99_9": round(brightest, 2), **legacy_blown(sat, y, peak),
                   "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
-                  "clipped_any": round(clip["clipped_any"], 4),
+                  "clipped_any": round(clip["clipped_any"], 4), "content_clipped": round(clip["content_clipped"], 4),
                   "crushed_texture": round(clip["crushed_texture"], 4), "crushed": s_crush > s_dim,
                   **{k: round(v, 4) for k, v in tones_over.items()},
                   **{k: round(v, 4) for k, v in blown.items()}, "blown_region": s_blown >= 0.5 and s_blown >= s_over,
@@ -137,7 +141,7 @@ class Exposure(Check):
     def over_features(cls, evidence: dict[str, float]) -> list[float]:
         """The over-exposure logit's inputs in ``OVER_WEIGHTS`` order: logs of the clipped and flat-white shares (a
         share of 0 reads as 0.1%), tones as they are (``benchmarks/probe_overexposure.py --fit`` fits on these)."""
-        logged = {"clipped_texture", "flat_white"}
+        logged = {"content_clipped", "flat_white"}
         return [math.log(evidence[k] + 1e-3) if k in logged else evidence[k] for k in cls.OVER_WEIGHTS]
 
     def _over_logit(self, evidence: dict[str, float]) -> float:
@@ -170,9 +174,10 @@ class Exposure(Check):
         if v["blown_region"]:
             return (f"{state}: {v['flat_white_frame']:.0%} of the photo is blown to flat white (a sky or background "
                     f"clipped at 255), touching only {v['white_on_edge']:.0%} of the frame's edge, so not a canvas")
-        return (f"{state}: {v['clipped_texture']:.1%} of the picture is texture clipped at 255, "
-                f"{v['flat_white']:.0%} flat white; darkest tones at {255 * v['darkest_tone']:.0f}/255, mean luma "
-                f"{v['mean_luma']:.0f}, saturation {v['saturation']:.2f}")
+        canvas = f" ({v['flat_white']:.0%} of the picture is flat white around it)" if v["flat_white"] >= 0.01 else ""
+        return (f"{state}: {v['content_clipped']:.1%} of the content is texture clipped at 255{canvas}; its darkest "
+                f"tones at {255 * v['darkest_tone']:.0f}/255, mean luma {255 * v['mean_tone']:.0f}, saturation "
+                f"{v['saturation']:.2f}")
 
 
 # Black text and shapes on a coloured canvas (yellow 230, 200, 40) read "underexposed: 5% of the picture is shadow
@@ -186,11 +191,34 @@ SHADOW_CAP = 192
 CLIPPED_SPREAD = (6, 96)
 
 
-def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
+def local_spread(rgb: np.ndarray) -> np.ndarray:
+    """How much each pixel's 5 x 5 neighbourhood varies, in levels, in the channel that varies most (int16).
+
+    >>> rgb = np.zeros((8, 8, 3), np.uint8); rgb[:, 4:] = (0, 40, 0)
+    >>> local_spread(rgb)[0].tolist()
+    [0, 0, 40, 40, 40, 40, 0, 0]
+    """
+    kernel = np.ones((5, 5), np.uint8)
+    return (cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)).max(axis=2)
+
+
+def white_canvas(rgb: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Flat white: every channel >= 250 and within 3 levels over 5 x 5 (``spread``: :func:`local_spread`).
+
+    >>> rgb = np.full((8, 8, 3), 255, np.uint8); rgb[:, :4] = 90
+    >>> float(white_canvas(rgb, local_spread(rgb)).mean())
+    0.25
+    """
+    return (spread <= 3) & (channel_min(rgb) >= 250)
+
+
+def clipped_texture(rgb: np.ndarray, spread: np.ndarray | None = None) -> dict[str, float]:
     """Shares of the picture that are textured yet clipped (a channel >= 254 where the channels vary by 7-96 levels,
-    ``CLIPPED_SPREAD``, in the 5x5 neighbourhood), flat white (every channel within 3 levels, all >= 250) and
-    textured yet crushed to black (every channel <= 3, the 5x5 reaching > 12, nothing within 3 px above
-    ``SHADOW_CAP``); ``clipped_any`` is v21's clipped texture (any variation over 3 levels).
+    ``CLIPPED_SPREAD``, in the 5x5 neighbourhood), flat white (:func:`white_canvas`) and textured yet crushed to
+    black (every channel <= 3, the 5x5 reaching > 12, nothing within 3 px above ``SHADOW_CAP``); ``clipped_any`` is
+    v21's clipped texture (any variation over 3 levels). ``content_clipped`` is the clipped texture as a share of the
+    content, the pixels that are not flat white (v23: a product or a drawing on a white canvas is judged on itself, not
+    diluted by its canvas). ``spread``: :func:`local_spread` of ``rgb`` when the caller has it.
 
     Texture is read channel by channel: a flat brand colour with a channel at 255 (pure red, 255 / 200 / 0 yellow) is
     a flat canvas, not clipped texture; a clipped sky still varies in its other channels. A black pixel with a lit
@@ -203,22 +231,25 @@ def clipped_texture(rgb: np.ndarray) -> dict[str, float]:
 
     >>> flat = np.full((32, 32, 3), 255, np.uint8)
     >>> clipped_texture(flat)
-    {'clipped_texture': 0.0, 'clipped_any': 0.0, 'flat_white': 1.0, 'crushed_texture': 0.0}
+    {'clipped_texture': 0.0, 'clipped_any': 0.0, 'flat_white': 1.0, 'crushed_texture': 0.0, 'content_clipped': 0.0}
     >>> clipped_texture(np.full((32, 32, 3), (255, 0, 0), np.uint8))["clipped_texture"]
     0.0
     """
     peak, low = channel_max(rgb), channel_min(rgb)
     kernel = np.ones((5, 5), np.uint8)
-    spread = (cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)).max(axis=2)
+    spread = local_spread(rgb) if spread is None else spread
     flat = spread <= 3
+    white = white_canvas(rgb, spread)
     reach = cv2.dilate(peak, kernel).astype(np.int16) - cv2.erode(low, kernel).astype(np.int16)
     lit_near = cv2.dilate(peak, np.ones((7, 7), np.uint8)) > SHADOW_CAP  # 3 px: past an edge's anti-aliasing
     low_spread, high_spread = CLIPPED_SPREAD
-    textured = (spread > low_spread) & (spread <= high_spread)
-    return {"clipped_texture": float(((peak >= 254) & textured).mean()),
+    textured = (peak >= 254) & (spread > low_spread) & (spread <= high_spread)
+    content = max(1, int(white.size - white.sum()))
+    return {"clipped_texture": float(textured.mean()),
             "clipped_any": float(((peak >= 254) & ~flat).mean()),
-            "flat_white": float((flat & (low >= 250)).mean()),
-            "crushed_texture": float(((peak <= 3) & (reach > 12) & ~lit_near).mean())}
+            "flat_white": float(white.mean()),
+            "crushed_texture": float(((peak <= 3) & (reach > 12) & ~lit_near).mean()),
+            "content_clipped": float(textured.sum() / content)}
 
 
 def saturation(rgb: np.ndarray, peak: np.ndarray) -> np.ndarray:
@@ -231,16 +262,19 @@ def saturation(rgb: np.ndarray, peak: np.ndarray) -> np.ndarray:
     return (peak - channel_min(rgb)).astype(np.float32) / np.maximum(peak, 1)
 
 
-def over_tones(sat: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """The tones that tell too much light from a bright design, each 0..1: the darkest 1% of the luma ``y`` (an
-    offset or an HSV lift raises black; luma, as a brand colour's strongest channel sits at 255 however dark it
-    looks), mean luma, and the mean of the per-pixel saturation ``sat`` (:func:`saturation`: too much light washes
-    colours out).
+def over_tones(sat: np.ndarray, y: np.ndarray, content: np.ndarray | None = None) -> dict[str, float]:
+    """The tones that tell too much light from a bright design, each 0..1, read on the ``content`` (a mask: the
+    pixels that are not a flat white canvas, v23; the whole picture when it is None or under 1% of it): the darkest 1%
+    of the luma ``y`` (an offset or an HSV lift raises black; luma, as a brand colour's strongest channel sits at 255
+    however dark it looks), mean luma, and the mean of the per-pixel saturation ``sat`` (:func:`saturation`: too much
+    light washes colours out).
 
     >>> rgb = np.full((8, 8, 3), (200, 100, 50), np.uint8)
     >>> over_tones(saturation(rgb, channel_max(rgb)), np.full((8, 8), 118.0, np.float32))
     {'darkest_tone': 0.4627, 'mean_tone': 0.4627, 'saturation': 0.75}
     """
+    if content is not None and content.mean() >= 0.01:
+        sat, y = sat[content], y[content]
     return {"darkest_tone": round(float(np.percentile(y, 1)) / 255, 4), "mean_tone": round(float(y.mean()) / 255, 4),
             "saturation": round(float(sat.mean()), 4)}
 
@@ -256,9 +290,8 @@ def blown_region(rgb: np.ndarray) -> dict[str, float]:
     >>> {k: round(v, 2) for k, v in blown_region(sky).items()}
     {'flat_white_frame': 0.47, 'white_on_edge': 0.48, 'textured_content': 1.0, 'straight_frontier': 1.0}
     """
-    kernel = np.ones((5, 5), np.uint8)
-    spread = (cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)).max(axis=2)
-    white = (spread <= 3) & (channel_min(rgb) >= 250)
+    spread = local_spread(rgb)
+    white = white_canvas(rgb, spread)
     edge = np.concatenate([white[0], white[-1], white[1:-1, 0], white[1:-1, -1]])
     rest = ~white
     return {"flat_white_frame": float(white.mean()), "white_on_edge": float(edge.mean()),

@@ -171,6 +171,30 @@ def test_the_edges_of_white_type_on_colour_are_not_clipped_texture():
     assert get_check("exposure").measure(_load(banner, 85)).values["over_score"] < 0.5
 
 
+def test_overexposure_is_judged_on_the_content_not_its_white_canvas(astronaut):
+    """Exposure v23: the clipped share and the tones are read on the pixels that are not a flat white canvas, so a
+    photo set in a white circle (no band the framing box could take out) reads as the photo does on its own."""
+    from creative4u.data.degrade import _exposure
+
+    def in_white_circle(photo: Image.Image) -> Image.Image:
+        canvas, mask = Image.new("RGB", (384, 384), "white"), Image.new("L", (384, 384), 0)
+        ImageDraw.Draw(mask).ellipse((0, 0, 383, 383), fill=255)
+        canvas.paste(photo, (0, 0), mask)
+        return canvas
+
+    exposure = get_check("exposure")
+    alone, framed = exposure.measure(_load(astronaut)), exposure.measure(_load(in_white_circle(astronaut)))
+    assert framed.values["over_score"] < 0.5, framed.summary
+    assert framed.values["flat_white"] > 0.1
+    for tone in ("mean_tone", "saturation"):  # the white corners do not lift the tones or wash the colours out
+        assert abs(framed.values[tone] - alone.values[tone]) < 0.05, (tone, framed.values, alone.values)
+    pushed = exposure.measure(_load(in_white_circle(_exposure(astronaut, 1.5))))
+    assert pushed.values["over_score"] > 0.5, pushed.summary
+    assert pushed.values["content_clipped"] > 1.15 * pushed.values["clipped_texture"], pushed.values
+    assert "of the content is texture clipped at 255" in pushed.summary
+    assert "flat white around it" in pushed.summary
+
+
 def test_washed_out_brightenings_read_over_from_the_tones(astronaut):
     """Exposure v22: an offset (a brightness slider) or an HSV value lift (ImageNet-C's brightness) raises the darkest
     tones and washes colours out as well as clipping; the logit reads the tones with the clipped texture."""
