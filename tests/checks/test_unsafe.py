@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from creative4u.checks import unsafe
@@ -40,6 +41,19 @@ def test_nudenet_runs_on_ordinary_photos(nudenet, photos):
         report = unsafe.Nsfw(detector="nudenet").run(LoadedImage.from_pil(im, name=name))
         assert report.status == "ok", (name, report.summary)
         assert report.values["detector"] == "nudenet"
+
+
+def test_nudenet_runs_on_one_onnxruntime_thread_and_finds_the_same_boxes(nudenet, photos):
+    """NudeNet's own session takes onnxruntime's defaults (a thread pinned to each core); the suite rebuilds it on one
+    thread, like every other model it runs, so a screen's cost is one core's."""
+    from nudenet import NudeDetector
+
+    img = LoadedImage.from_pil(photos["astronaut"], name="one-thread")
+    ours = unsafe.nudenet_detections(img)
+    assert unsafe._DETECTOR[0].onnx_session.get_session_options().intra_op_num_threads == 1
+    theirs = NudeDetector().detect(np.ascontiguousarray(img.rgb(unsafe.NUDENET_SIDE)[:, :, ::-1]))
+    assert ours and [d["class"] for d in ours] == [d["class"] for d in theirs]
+    assert [d["score"] for d in ours] == pytest.approx([d["score"] for d in theirs], abs=1e-3)
 
 
 def test_nudenet_finds_the_astronauts_face(nudenet, photos):
