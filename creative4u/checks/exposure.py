@@ -59,13 +59,20 @@ class Exposure(Check):
     # and mean saturation. Clipping is the evidence; the tones say whose: a high-key design clips but is bright all
     # over and keeps its colour, while too much light also lifts the darkest tones (an offset, an HSV lift) and
     # washes colours out. The content is what is not a flat white canvas (v23; v22 read the whole picture): a product
-    # or a drawing on white is judged on itself, so white around it neither dilutes its clipping nor lifts its tones.
+    # or a photo on white is judged on itself, so white around it neither dilutes its clipping nor lifts its tones.
+    # Fitted on every dev picture; applied to photos (>= half the pixels textured, ``BLOWN_TEXTURE``).
     OVER_WEIGHTS = {"content_clipped": 1.101, "flat_white": -0.043, "darkest_tone": 2.294, "mean_tone": -3.367,
                     "saturation": -0.899}
     OVER_BIAS = 5.439
     # The point: 4% of clean dev pictures above it (v21: 2.9% on the clipped texture alone, which flagged 40-52% of
     # clean clip art and 16% of GCompris' pictures; v22 25-34% and 10%; v23 see the profile's comment).
     OVER_CENTRE, OVER_WIDTH = 0.647, 0.25
+    # A flat design or drawing (under half its pixels textured, ``BLOWN_TEXTURE``) keeps v22's reading over the whole
+    # picture, weights fitted the same way in pass 15: read on its content alone, the white within 2 px of each shape
+    # on a white canvas (anti-aliasing, JPEG ringing: 7-96 levels at 255) is 6-8% of the shapes, and 3 of 24 grids of
+    # flat icons on white read overexposed. Photos are >= 0.5 textured; the icon grids 0.20-0.47.
+    DESIGN_OVER = ({"clipped_texture": 1.047, "flat_white": 0.192, "darkest_tone": 1.664, "mean_tone": -3.476,
+                    "saturation": -0.862}, 6.833, 0.942)  # weights, bias, centre
     ALL_WHITE = 0.9  # a picture that is this much flat white has nothing left to show: blown, whatever the design
     # A third of the picture clipped beside any variation (v21's reading: a gain of x2 doubles a texture's steps past
     # 96 levels, so v22's texture misses it): blown, whatever the design. Clean pictures: 0-0.8% per photo / art
@@ -113,14 +120,16 @@ class Exposure(Check):
         # read with the content's tones (a flat white canvas is neither; a sky blown flat is read by blown_region).
         sat = saturation(rgb, peak)
         tones_over = over_tones(sat, y, ~white_canvas(rgb, spread))
-        over_logit = self._over_logit({**clip, **tones_over})
+        blown = blown_region(colour(img, BORDER_SIDE))
+        photo = blown["textured_content"] >= self.BLOWN_TEXTURE
+        picture_tones = over_tones(sat, y)
+        over_logit = self._over_logit({**clip, **(tones_over if photo else picture_tones)}, photo)
         s_dim = logistic(under_ev, self.UNDER_CENTRE, self.UNDER_WIDTH)
         s_crush = (logistic(math.log(clip["crushed_texture"] + 1e-5), self.CRUSH_CENTRE, self.CRUSH_WIDTH)
                    if brightest <= self.CRUSH_TOP else 0.0)
         s_under = max(s_dim, s_crush)
         blown_whatever = clip["flat_white"] >= self.ALL_WHITE or clip["clipped_any"] >= self.HEAVY_CLIP
         s_over = 1.0 if blown_whatever else logistic(over_logit, self.OVER_CENTRE, self.OVER_WIDTH)
-        blown = blown_region(colour(img, BORDER_SIDE))
         s_blown = self._blown_score(blown)
         s_over = max(s_over, s_blown)
         score = max(s_under, s_over)
@@ -130,7 +139,8 @@ class Exposure(Check):
                   "clipped_texture": round(clip["clipped_texture"], 4), "flat_white": round(clip["flat_white"], 4),
                   "clipped_any": round(clip["clipped_any"], 4), "content_clipped": round(clip["content_clipped"], 4),
                   "crushed_texture": round(clip["crushed_texture"], 4), "crushed": s_crush > s_dim,
-                  **{k: round(v, 4) for k, v in tones_over.items()},
+                  **{k: round(v, 4) for k, v in tones_over.items()}, "read_on": "content" if photo else "picture",
+                  "picture_tones": picture_tones,
                   **{k: round(v, 4) for k, v in blown.items()}, "blown_region": s_blown >= 0.5 and s_blown >= s_over,
                   "under_ev": round(under_ev, 3), "clip_logit": round(over_logit, 3), "under_score": round(s_under, 4),
                   "over_score": round(s_over, 4),
@@ -138,15 +148,22 @@ class Exposure(Check):
         return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
 
     @classmethod
-    def over_features(cls, evidence: dict[str, float]) -> list[float]:
-        """The over-exposure logit's inputs in ``OVER_WEIGHTS`` order: logs of the clipped and flat-white shares (a
-        share of 0 reads as 0.1%), tones as they are (``benchmarks/probe_overexposure.py --fit`` fits on these)."""
-        logged = {"content_clipped", "flat_white"}
-        return [math.log(evidence[k] + 1e-3) if k in logged else evidence[k] for k in cls.OVER_WEIGHTS]
+    def over_features(cls, evidence: dict[str, float], names: Any = None) -> list[float]:
+        """The over-exposure logit's inputs in the order of ``names`` (default ``OVER_WEIGHTS``): logs of the clipped
+        and flat-white shares (a share of 0 reads as 0.1%), tones as they are (``benchmarks/probe_overexposure.py
+        --fit`` fits on these)."""
+        logged = {"content_clipped", "clipped_texture", "flat_white"}
+        return [math.log(evidence[k] + 1e-3) if k in logged else evidence[k] for k in (names or cls.OVER_WEIGHTS)]
 
-    def _over_logit(self, evidence: dict[str, float]) -> float:
-        return self.OVER_BIAS + sum(w * f for w, f in zip(self.OVER_WEIGHTS.values(), self.over_features(evidence),
-                                                          strict=True))
+    def _over_logit(self, evidence: dict[str, float], photo: bool = True) -> float:
+        """The over-exposure logit on the photo scale (``OVER_CENTRE`` is the point): ``OVER_WEIGHTS`` on a photo's
+        content, ``DESIGN_OVER`` on a design's whole picture, shifted so its own centre falls on ``OVER_CENTRE``."""
+        if photo:
+            weights, bias = self.OVER_WEIGHTS, self.OVER_BIAS
+        else:
+            weights, bias, centre = self.DESIGN_OVER
+            bias += self.OVER_CENTRE - centre
+        return bias + sum(w * f for w, f in zip(weights.values(), self.over_features(evidence, weights), strict=True))
 
     def _blown_score(self, blown: dict[str, float]) -> float:
         low, high = self.BLOWN_EDGE
@@ -174,6 +191,12 @@ class Exposure(Check):
         if v["blown_region"]:
             return (f"{state}: {v['flat_white_frame']:.0%} of the photo is blown to flat white (a sky or background "
                     f"clipped at 255), touching only {v['white_on_edge']:.0%} of the frame's edge, so not a canvas")
+        if v["read_on"] == "picture":
+            t = v["picture_tones"]
+            return (f"{state}: {v['clipped_texture']:.1%} of the picture is texture clipped at 255, "
+                    f"{v['flat_white']:.0%} flat white (a flat design, read as a whole); darkest tones at "
+                    f"{255 * t['darkest_tone']:.0f}/255, mean luma {255 * t['mean_tone']:.0f}, saturation "
+                    f"{t['saturation']:.2f}")
         canvas = f" ({v['flat_white']:.0%} of the picture is flat white around it)" if v["flat_white"] >= 0.01 else ""
         return (f"{state}: {v['content_clipped']:.1%} of the content is texture clipped at 255{canvas}; its darkest "
                 f"tones at {255 * v['darkest_tone']:.0f}/255, mean luma {255 * v['mean_tone']:.0f}, saturation "
