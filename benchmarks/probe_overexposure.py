@@ -59,10 +59,10 @@ def readings(rgb: np.ndarray, y: np.ndarray) -> dict[str, float]:
     >>> r["texture>3"], r["floor"], r["near_white"]
     (0.0, 255.0, 1.0)
     """
-    from creative4u.checks.exposure import saturation
-    from creative4u.checks.quality_measures import channel_max, channel_min
+    from creative4u.checks.exposure import saturation, white_canvas
+    from creative4u.checks.quality_measures import channel_max
 
-    peak, low = channel_max(rgb), channel_min(rgb)
+    peak = channel_max(rgb)
     kernel = np.ones((5, 5), np.uint8)
     per_channel = cv2.dilate(rgb, kernel).astype(np.int16) - cv2.erode(rgb, kernel)
     spread = per_channel.max(axis=2)
@@ -70,7 +70,7 @@ def readings(rgb: np.ndarray, y: np.ndarray) -> dict[str, float]:
     clipped = peak >= 254
     out = {f"texture>{t}": float((clipped & (spread > t)).mean()) for t in (3, 6, 12)}
     out |= {f"unclipped>{t}": float((clipped & (unclipped > t)).mean()) for t in (3, 6)}
-    return out | {"flat_white": float(((spread <= 3) & (low >= 250)).mean()),
+    return out | {"flat_white": float(white_canvas(rgb, spread).mean()),
                   "floor": float(np.percentile(peak, 1)), "near_white": float((peak >= 250).mean()),
                   "mean": float(y.mean()), "saturation": float(saturation(rgb, peak).mean())}
 

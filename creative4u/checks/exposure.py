@@ -13,6 +13,7 @@ it leaves out is found by :func:`creative4u.checks.border.framing_bands`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import cv2
@@ -150,7 +151,7 @@ class Exposure(Check):
         return Measurement(score=score, values=values, summary=self._summary(values, s_under >= s_over, score))
 
     @classmethod
-    def over_features(cls, evidence: dict[str, float], names: Any = None) -> list[float]:
+    def over_features(cls, evidence: dict[str, float], names: Iterable[str] | None = None) -> list[float]:
         """The over-exposure logit's inputs in the order of ``names`` (default ``OVER_WEIGHTS``): logs of the clipped
         and flat-white shares (a share of 0 reads as 0.1%), tones as they are (``benchmarks/probe_overexposure.py
         --fit`` fits on these)."""
