@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 Render = Callable[[np.random.Generator, list[Image.Image]], Image.Image]
 SIDE = 1024  # generators' square output
@@ -307,6 +307,58 @@ def vignette(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image
     return _u8(a * keep[..., None])
 
 
+def retouch(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A beauty / product retouch: edge-preserving smoothing (OpenCV's recursive filter) irons out skin, fabric and
+    surface texture while keeping the outlines sharp."""
+    a = _photo(rng, photos).astype(np.uint8)
+    return Image.fromarray(cv2.edgePreservingFilter(a, flags=cv2.RECURS_FILTER, sigma_s=float(rng.uniform(30, 60)),
+                                                    sigma_r=float(rng.uniform(0.2, 0.4))))
+
+
+def painterly(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A painterly filter (OpenCV's stylization): flat washes of colour inside the photo's edges."""
+    a = _photo(rng, photos).astype(np.uint8)
+    sigma_s, sigma_r = float(rng.uniform(30, 60)), float(rng.uniform(0.3, 0.5))
+    return Image.fromarray(cv2.stylization(a, sigma_s=sigma_s, sigma_r=sigma_r))
+
+
+def hdr_look(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """The 'HDR' look of real-estate and travel ads: local contrast pushed up (OpenCV's detailEnhance)."""
+    a = _photo(rng, photos).astype(np.uint8)
+    sigma_s, sigma_r = float(rng.uniform(8, 15)), float(rng.uniform(0.1, 0.2))
+    return Image.fromarray(cv2.detailEnhance(a, sigma_s=sigma_s, sigma_r=sigma_r))
+
+
+def oversharpened(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A product photo run through 'sharpen more': an unsharp mask of radius 1-2 px at 100-200% (halos on edges)."""
+    a = _photo(rng, photos)
+    amount = float(rng.uniform(1.0, 2.0))
+    return _u8(a + amount * (a - _blur(a, float(rng.uniform(1.0, 2.0)))))
+
+
+def mono_contrast(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """Black and white with a strong S-curve (deep blacks, bright whites): an editorial look."""
+    y = _photo(rng, photos) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+    k = float(rng.uniform(6, 10))
+    curve = 1.0 / (1.0 + np.exp(-k * (y - 0.5)))
+    lo, hi = 1.0 / (1.0 + np.exp(k / 2)), 1.0 / (1.0 + np.exp(-k / 2))
+    g = 255.0 * (curve - lo) / (hi - lo)
+    return _u8(np.repeat(g[..., None], 3, axis=2))
+
+
+def duotone(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A duotone: the photo's luma mapped from a dark brand colour to a light one (a poster / social-media look)."""
+    y = (_photo(rng, photos) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0)[..., None]
+    dark, light = _rgb(rng, 10, 90), _rgb(rng, 170, 256)
+    return _u8(dark * (1 - y) + light * y)
+
+
+def posterized(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A pop-art posterization: 3-4 bits a channel, flat bands of colour."""
+    a = _photo(rng, photos).astype(np.uint8)
+    return ImageOps.posterize(Image.fromarray(a), int(rng.integers(3, 5)))
+
+
 RENDERS: dict[str, Render] = {
     "glossy product render on a studio backdrop": glossy_product,
     "soft clay shapes on pastel": clay_shapes,
@@ -322,4 +374,11 @@ RENDERS: dict[str, Render] = {
     "photo: Orton glow": orton_glow,
     "photo: film look (faded blacks, fine grain)": film_look,
     "photo: strong vignette": vignette,
+    "photo: retouched (edge-preserving smoothing)": retouch,
+    "photo: painterly filter": painterly,
+    "photo: HDR look (local contrast)": hdr_look,
+    "photo: oversharpened (unsharp mask)": oversharpened,
+    "photo: black and white, strong S-curve": mono_contrast,
+    "photo: duotone": duotone,
+    "photo: posterized (3-4 bits)": posterized,
 }

@@ -4,6 +4,7 @@ a false one.
     python benchmarks/eval_designs.py                    # 24 of each design and render
     python benchmarks/eval_designs.py --per-design 48 --seed 1 --json designs.json
     python benchmarks/eval_designs.py --families renders --photos DIR   # the renders, on your own photos
+    python benchmarks/eval_designs.py --each-photo --photos untuned      # each photo look on 120 untuned pictures
 
 The clean set's styles come from wallpapers, photos, clip art and rendered banners; the layouts a designer makes in a
 minute are thin in it. Each design family is drawn with random colours and sizes (seeded) and saved as JPEG q88:
@@ -15,7 +16,11 @@ minute are thin in it. Each design family is drawn with random colours and sizes
 ``--families renders`` draws generator-style creatives instead (``design_renders.py``): glossy product renders with a
 clipped specular, soft clay shapes, neon on black, a sharp product over bokeh or night lights, pastel mesh gradients,
 watercolour washes, sunsets, a dark-mode layout, and photos given a look (tilt-shift, portrait-mode background blur,
-Orton glow, a film preset, a vignette), focused where the photo's structure is; ``--families all`` draws both.
+Orton glow, a film preset, a vignette, a retouch's edge-preserving smoothing, a painterly filter, an HDR look, an
+unsharp mask, black and white with an S-curve, a duotone, a posterization), focused where the photo's structure is;
+``--families all`` draws both. ``--each-photo`` applies every photo look once to each photo of ``--photos``
+(``untuned``: the clean set's 120 untuned pictures), after an "as shot" row of the same crops, so a look's vetoes read
+against the photos' own.
 
 Pass 13 of issue 14 found the first three families flagged (overexposed, underexposed, border and compression
 vetoes) and fixed them, with these families as its probe; pass 14 added the renders and found tilt-shift photos
@@ -27,12 +32,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from design_renders import RENDERS, _font  # beside this script (on the path when it runs or is imported)
+from design_renders import RENDERS, _font, _photo, _u8  # beside this script (on the path when it runs)
 from PIL import Image, ImageDraw
 
 PHOTOS = (".jpg", ".jpeg", ".png", ".webp")
@@ -113,40 +118,78 @@ def _families(which: str) -> dict[str, Design]:
     return chosen[which]
 
 
+def load_photos(photo_dir: Path | str | None) -> list[Image.Image]:
+    """The photos the designs and looks use: skimage's coffee, astronaut, chelsea and rocket (None), the clean set's
+    120 untuned pictures that ``eval_renderings.py`` draws (``"untuned"``), or every picture in a folder."""
+    if photo_dir is None:
+        from skimage import data
+
+        return [Image.fromarray(getattr(data, n)()) for n in ("coffee", "astronaut", "chelsea", "rocket")]
+    if str(photo_dir) == "untuned":
+        from eval_renderings import clean_images  # beside this script
+
+        paths = [p for _, p in clean_images(24, 0)]
+    else:
+        paths = [p for p in sorted(Path(photo_dir).glob("*")) if p.suffix.lower() in PHOTOS]
+    if not paths:
+        raise ValueError(f"no JPEG / PNG / WebP pictures in {photo_dir} (untuned: build the clean set first)")
+    return [_rgb_of(p) for p in paths]
+
+
+def _rgb_of(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def as_shot(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """The photo with no look, framed as the looks frame it (a square crop at its own pixels): the baseline row of
+    ``--each-photo``, so a look's row reads what the look adds."""
+    return _u8(_photo(rng, photos))
+
+
+def _drawings(draw: Design, photos: list[Image.Image], per_design: int, seed: int,
+              each_photo: bool) -> Iterator[Image.Image]:
+    """``per_design`` drawings from one seeded stream, or with ``each_photo`` a photo look applied once to every photo
+    (seeded by the photo's index, so each look frames a photo as ``as_shot`` does)."""
+    if not each_photo:
+        rng = np.random.default_rng(seed)
+        yield from (draw(rng, photos) for _ in range(per_design))
+        return
+    for k, photo in enumerate(photos):
+        yield draw(np.random.default_rng([seed, k]), [photo])
+
+
 def evaluate(per_design: int, seed: int, profile_name: str = "default", families: str = "all",
-             save: Path | None = None, photo_dir: Path | None = None) -> dict[str, Any]:
+             save: Path | None = None, photo_dir: Path | str | None = None,
+             each_photo: bool = False) -> dict[str, Any]:
     """Screen ``per_design`` drawings of each family; per family the share flagged by each check and vetoed.
 
     ``families``: ``designs`` (the layouts above), ``renders`` (generator-style renders, ``design_renders.py``) or
     ``all``. ``save``: a folder that gets the first drawing of each family as a PNG, to look at. ``photo_dir``: the
-    photos the designs use (default: skimage's coffee, astronaut, chelsea and rocket).
+    photos the designs use (see :func:`load_photos`). ``each_photo``: only the photo looks (and an "as shot" row
+    first), each applied once to every photo, so a look's vetoes read against the photos' own.
     """
-    from skimage import data
-
     from creative4u.checks.profile import load_profile
     from creative4u.checks.suite import CheckSuite
     from creative4u.images import load_image
 
-    if photo_dir is None:
-        photos = [Image.fromarray(getattr(data, n)()) for n in ("coffee", "astronaut", "chelsea", "rocket")]
-    else:
-        photos = [Image.open(p).convert("RGB") for p in sorted(photo_dir.glob("*")) if p.suffix.lower() in PHOTOS]
-        if not photos:
-            raise ValueError(f"no JPEG / PNG / WebP pictures in {photo_dir}")
+    photos = load_photos(photo_dir)
+    chosen = _families(families)
+    if each_photo:
+        chosen = {"photo: as shot": as_shot, **{n: d for n, d in chosen.items() if n.startswith("photo:")}}
     suite = CheckSuite(load_profile(profile_name))
     rows = []
-    for name, draw in _families(families).items():
-        rng = np.random.default_rng(seed)
+    for name, draw in chosen.items():
         screens = []
-        for k in range(per_design):
-            buf, drawing = io.BytesIO(), draw(rng, photos)
+        for k, drawing in enumerate(_drawings(draw, photos, per_design, seed, each_photo)):
+            buf = io.BytesIO()
             if save is not None and k == 0:
                 save.mkdir(parents=True, exist_ok=True)
                 drawing.save(save / f"{draw.__name__}.png")
             drawing.save(buf, "JPEG", quality=88)
             screens.append(suite.screen(load_image(buf.getvalue())))
         flagged = {c: sum(c in s.flagged for s in screens) for c in sorted({c for s in screens for c in s.flagged})}
-        rows.append({"design": name, "n": per_design, "vetoed": sum(s.vetoed for s in screens), "flagged": flagged,
+        rows.append({"design": name, "n": len(screens), "vetoed": sum(s.vetoed for s in screens), "flagged": flagged,
                      "examples": sorted({f"{c}: {s.reports[c].summary[:100]}" for s in screens for c in s.flagged
                                          if c != "text"})[:3]})
     return {"profile": profile_name, "seed": seed, "rows": rows}
@@ -169,12 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", default="all", choices=("designs", "renders", "all"),
                         help="the layouts drawn here, the generator-style renders of design_renders.py, or both")
     parser.add_argument("--save", type=Path, help="also save the first drawing of each family here (PNG)")
-    parser.add_argument("--photos", type=Path, help="a folder of photos for the designs (default: skimage's)")
+    parser.add_argument("--photos", help="a folder of photos for the designs, or 'untuned': the clean set's 120 "
+                        "untuned pictures of eval_renderings.py (default: skimage's four)")
+    parser.add_argument("--each-photo", action="store_true", help="only the photo looks, each applied once to every "
+                        "photo (an 'as shot' row first); --per-design and --families are then not used for them")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.per_design < 1:
         parser.error("--per-design must be at least 1")
-    result = evaluate(args.per_design, args.seed, args.profile, args.families, args.save, args.photos)
+    result = evaluate(args.per_design, args.seed, args.profile, args.families, args.save, args.photos,
+                      args.each_photo)
     print(report(result))
     for r in result["rows"]:
         for example in r["examples"]:

@@ -63,7 +63,8 @@ def hsv_value(c: float) -> Render:
 
 
 def gamma(g: float) -> Render:
-    """A power curve on the sRGB values: ``g`` > 1 darkens the mid-tones, black and white stay put."""
+    """A power curve on the sRGB values: ``g`` > 1 darkens the mid-tones, ``g`` < 1 lifts them; black and white stay
+    put."""
     return lambda im: _u8(255 * (np.asarray(im, np.float32) / 255) ** g)
 
 
@@ -183,6 +184,7 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "over: offset +100": ("over", ("exposure",), offset(100)),
     "over: HSV value +0.3 (ImageNet-C 3)": ("over", ("exposure",), hsv_value(0.3)),
     "over: HSV value +0.5 (ImageNet-C 5)": ("over", ("exposure",), hsv_value(0.5)),
+    "over: gamma 1/2.2": ("over", ("exposure",), gamma(1 / 2.2)),
     "under: linear light -1.5 EV (clean set's)": ("under", ("exposure",), linear_gain(-1.5)),
     "under: sRGB gain x0.5": ("under", ("exposure",), srgb_gain(0.5)),
     "under: sRGB gain x0.3": ("under", ("exposure",), srgb_gain(0.3)),

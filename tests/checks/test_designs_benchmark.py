@@ -39,3 +39,20 @@ def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported():
     for row in result["rows"]:
         assert row["vetoed"] == 0, row
     assert "| sunset with silhouette hills | 0 of 2 | none |" in eval_designs.report(result)
+
+
+def test_each_photo_applies_every_photo_look_once_to_each_photo_after_an_as_shot_row(tmp_path):
+    """--each-photo: a look's vetoes read against the same photos as shot (pass 17's looks: retouch, painterly, HDR,
+    unsharp mask, black and white, duotone, posterization)."""
+    from PIL import Image
+    from skimage import data
+
+    eval_designs = _eval_designs()
+    for name in ("coffee", "chelsea"):
+        Image.fromarray(getattr(data, name)()).save(tmp_path / f"{name}.png")
+    result = eval_designs.evaluate(per_design=5, seed=0, families="renders", photo_dir=tmp_path, each_photo=True)
+    looks = [n for n in eval_designs.RENDERS if n.startswith("photo:")]
+    assert [r["design"] for r in result["rows"]] == ["photo: as shot", *looks]
+    assert {"photo: duotone", "photo: oversharpened (unsharp mask)"} <= set(looks)
+    assert all(r["n"] == 2 for r in result["rows"]), result["rows"]
+    assert result["rows"][0]["vetoed"] == 0, result["rows"][0]
