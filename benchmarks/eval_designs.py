@@ -11,7 +11,9 @@ minute are thin in it. Each design family is drawn with random colours and sizes
 
 * a product photo on a brand-colour canvas with one channel at 255 (pure red, 255/200/0 yellow, 0/120/255 blue);
 * black type and a black shape on a coloured canvas, and white type on one;
-* a grid of rounded icons on white, and a grid of product photos on a plain canvas (a collage).
+* a grid of rounded icons on white, and a grid of product photos on a plain canvas (a collage);
+* a shop's product card (photo, title, price, button on a white rounded card) on a light grey canvas: still
+  vetoed by the border check (``KNOWN_VETOED``, pass 17).
 
 ``--families renders`` draws generator-style creatives instead (``design_renders.py``): glossy product renders with a
 clipped specular, soft clay shapes, neon on black, a sharp product over bokeh or night lights, pastel mesh gradients,
@@ -102,13 +104,31 @@ def photo_grid(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Ima
     return im
 
 
+def product_card(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A shop's product card (a catalog-ad template): a white rounded card with a thin outline on a light grey canvas,
+    holding a product photo, its title, a price and a button."""
+    im = Image.new("RGB", (900, 900), (246, 246, 246))
+    draw = ImageDraw.Draw(im)
+    draw.rounded_rectangle((120, 80, 780, 820), 24, fill=(255, 255, 255), outline=(220, 220, 220), width=2)
+    im.paste(photos[int(rng.integers(len(photos)))].resize((560, 420)), (170, 130))
+    draw.text((170, 580), "Organic cappuccino 250 g", fill=(30, 30, 30), font=_font(34))
+    draw.text((170, 640), "$12.90", fill=_colour(rng, 0, 180), font=_font(44))
+    draw.rounded_rectangle((170, 720, 730, 790), 16, fill=_colour(rng, 0, 180))
+    return im
+
+
 DESIGNS: dict[str, Design] = {
     "product on a brand-colour canvas (a channel at 255)": brand_canvas,
     "black type and shape on colour": black_on_colour,
     "white type and button on colour": white_on_colour,
     "grid of rounded icons on white": icon_grid,
     "collage of product photos": photo_grid,
+    "product card on a light canvas": product_card,
 }
+# Families the default profile still vetoes, with the reason (reported as measured; the tests hold every other
+# family to no veto). Pass 17: the border check reads the card's even margin (canvas and card within 14 grey levels
+# of each other) round the photo-title-button block as a frame; see benchmarks/README.md, pass 17.
+KNOWN_VETOED = {"product card on a light canvas": "border: the card's even margin reads as a frame"}
 
 
 def _families(which: str) -> dict[str, Design]:
