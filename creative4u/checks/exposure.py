@@ -123,7 +123,9 @@ class Exposure(Check):
         # read with the content's tones (a flat white canvas is neither; a sky blown flat is read by blown_region).
         sat = saturation(rgb, peak)
         tones_over = over_tones(sat, y, ~white_canvas(rgb, spread))
-        blown = blown_region(colour(img, BORDER_SIDE))
+        # The framing box is most often the whole picture, whose 5 x 5 spread is then the one just read.
+        whole = colour(img, BORDER_SIDE)
+        blown = blown_region(whole, spread if rgb.shape == whole.shape else None)
         photo = blown["textured_content"] >= self.BLOWN_TEXTURE
         picture_tones = over_tones(sat, y)
         over_logit = self._over_logit({**clip, **(tones_over if photo else picture_tones)}, photo)
@@ -305,18 +307,19 @@ def over_tones(sat: np.ndarray, y: np.ndarray, content: np.ndarray | None = None
             "saturation": round(float(sat.mean()), 4)}
 
 
-def blown_region(rgb: np.ndarray) -> dict[str, float]:
+def blown_region(rgb: np.ndarray, spread: np.ndarray | None = None) -> dict[str, float]:
     """Flat white (every channel >= 250, within 3 levels over 5 x 5) as a share of the whole frame, the share of the
     frame's edge pixels it covers, the share of the other pixels that are textured (a channel varying by > 8
     levels in the 5 x 5), and how straight the white gives way to the content (the straightest side, see
-    :func:`_frontier_straightness`): a photo's blown sky against a design's white canvas or header band.
+    :func:`_frontier_straightness`): a photo's blown sky against a design's white canvas or header band. ``spread``:
+    :func:`local_spread` of ``rgb`` when the caller has it.
 
     >>> sky = np.full((64, 64, 3), 255, np.uint8)
     >>> sky[32:] = np.random.default_rng(0).integers(40, 160, (32, 64, 3))
     >>> {k: round(v, 2) for k, v in blown_region(sky).items()}
     {'flat_white_frame': 0.47, 'white_on_edge': 0.48, 'textured_content': 1.0, 'straight_frontier': 1.0}
     """
-    spread = local_spread(rgb)
+    spread = local_spread(rgb) if spread is None else spread
     white = white_canvas(rgb, spread)
     edge = np.concatenate([white[0], white[-1], white[1:-1, 0], white[1:-1, -1]])
     rest = ~white
