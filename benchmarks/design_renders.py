@@ -226,6 +226,11 @@ def _photo(rng: np.random.Generator, photos: list[Image.Image]) -> np.ndarray:
     return np.asarray(im.crop((x, y, x + side, y + side)), np.float32)
 
 
+def _luma(a: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of an RGB array, 0..1."""
+    return a @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+
+
 def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(a, (0, 0), sigma) if sigma > 0 else a
 
@@ -338,7 +343,7 @@ def oversharpened(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
 
 def mono_contrast(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
     """Black and white with a strong S-curve (deep blacks, bright whites): an editorial look."""
-    y = _photo(rng, photos) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+    y = _luma(_photo(rng, photos))
     k = float(rng.uniform(6, 10))
     curve = 1.0 / (1.0 + np.exp(-k * (y - 0.5)))
     lo, hi = 1.0 / (1.0 + np.exp(k / 2)), 1.0 / (1.0 + np.exp(-k / 2))
@@ -348,7 +353,7 @@ def mono_contrast(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
 
 def duotone(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
     """A duotone: the photo's luma mapped from a dark brand colour to a light one (a poster / social-media look)."""
-    y = (_photo(rng, photos) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0)[..., None]
+    y = _luma(_photo(rng, photos))[..., None]
     dark, light = _rgb(rng, 10, 90), _rgb(rng, 170, 256)
     return _u8(dark * (1 - y) + light * y)
 
