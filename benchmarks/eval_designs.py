@@ -12,8 +12,8 @@ minute are thin in it. Each design family is drawn with random colours and sizes
 * a product photo on a brand-colour canvas with one channel at 255 (pure red, 255/200/0 yellow, 0/120/255 blue);
 * black type and a black shape on a coloured canvas, and white type on one;
 * a grid of rounded icons on white, and a grid of product photos on a plain canvas (a collage);
-* a shop's product card (photo, title, price, button on a white rounded card) on a light grey canvas: still
-  vetoed by the border check (``KNOWN_VETOED``, pass 17).
+* a shop's product card (photo, title, price, button on a white or near-white card with square or rounded corners)
+  on a light grey or pale tinted canvas: partly vetoed by the border check still (``KNOWN_VETOED``, pass 18).
 
 ``--families renders`` draws generator-style creatives instead (``design_renders.py``): glossy product renders with a
 clipped specular, soft clay shapes, neon on black, a sharp product over bokeh or night lights, pastel mesh gradients,
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 from design_renders import RENDERS, _font, _photo, _u8  # beside this script (on the path when it runs)
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 PHOTOS = (".jpg", ".jpeg", ".png", ".webp")
 Design = Callable[[np.random.Generator, list[Image.Image]], Image.Image]
@@ -105,15 +105,34 @@ def photo_grid(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Ima
 
 
 def product_card(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
-    """A shop's product card (a catalog-ad template): a white rounded card with a thin outline on a light grey canvas,
-    holding a product photo, its title, a price and a button."""
-    im = Image.new("RGB", (900, 900), (246, 246, 246))
+    """A shop's product card (a catalog-ad template): a white or near-white card on a light grey or pale tinted canvas,
+    square, landscape or portrait, with a thin outline, a soft shadow or no edge line, square or rounded corners,
+    holding a product photo (inset, or edge to edge along the card's top), its title, a price and a button."""
+    w, h = ((900, 900), (1080, 1080), (1200, 628), (1080, 1350))[int(rng.integers(4))]
+    grey = int(rng.integers(236, 251))
+    canvas = (grey,) * 3 if rng.random() < 0.6 else tuple(int(c) for c in rng.integers(236, 253, 3))
+    im = Image.new("RGB", (w, h), canvas)
+    mx, my = int(w * rng.uniform(0.06, 0.14)), int(h * rng.uniform(0.05, 0.10))
+    box, radius = (mx, my, w - mx, h - my), int(rng.integers(0, 33))
+    card = (int(rng.integers(252, 256)),) * 3
+    edge = ("outline", "shadow", "none")[int(rng.integers(3))]
+    if edge == "shadow":
+        shade = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(shade).rounded_rectangle((mx + 4, my + 8, w - mx + 4, h - my + 8), radius, fill=40)
+        shade = shade.filter(ImageFilter.GaussianBlur(10))
+        im = Image.composite(Image.new("RGB", (w, h), (0, 0, 0)), im, shade)
     draw = ImageDraw.Draw(im)
-    draw.rounded_rectangle((120, 80, 780, 820), 24, fill=(255, 255, 255), outline=(220, 220, 220), width=2)
-    im.paste(photos[int(rng.integers(len(photos)))].resize((560, 420)), (170, 130))
-    draw.text((170, 580), "Organic cappuccino 250 g", fill=(30, 30, 30), font=_font(34))
-    draw.text((170, 640), "$12.90", fill=_colour(rng, 0, 180), font=_font(44))
-    draw.rounded_rectangle((170, 720, 730, 790), 16, fill=_colour(rng, 0, 180))
+    outline = (int(rng.integers(205, 231)),) * 3 if edge == "outline" else None
+    draw.rounded_rectangle(box, radius, fill=card, outline=outline, width=int(rng.integers(1, 3)))
+    cw, ch = w - 2 * mx, h - 2 * my
+    pad = 0 if rng.random() < 0.3 else int(cw * 0.08)  # a photo edge to edge along the card's top, or inset
+    ph = int(ch * 0.55)
+    photo = photos[int(rng.integers(len(photos)))].resize((cw - 2 * pad - (0 if pad else 2 * radius), ph))
+    im.paste(photo, (mx + pad + (0 if pad else radius), my + (pad or radius)))
+    x, y, size = mx + max(pad, int(cw * 0.08)), my + (pad or radius) + ph, max(18, ch // 24)
+    draw.text((x, y + size), "Organic cappuccino 250 g", fill=(30, 30, 30), font=_font(size))
+    draw.text((x, y + int(2.6 * size)), "$12.90", fill=_colour(rng, 0, 180), font=_font(int(size * 1.3)))
+    draw.rounded_rectangle((x, y + int(4.4 * size), w - x, y + int(6.2 * size)), size // 2, fill=_colour(rng, 0, 180))
     return im
 
 
@@ -126,9 +145,11 @@ DESIGNS: dict[str, Design] = {
     "product card on a light canvas": product_card,
 }
 # Families the default profile still vetoes, with the reason (reported as measured; the tests hold every other
-# family to no veto). Pass 17: the border check reads the card's even margin (canvas and card within 14 grey levels
-# of each other) round the photo-title-button block as a frame; see benchmarks/README.md, pass 17.
-KNOWN_VETOED = {"product card on a light canvas": "border: the card's even margin reads as a frame"}
+# family to no veto). A card whose corners are rounded by about 2-4% of the picture's side or more is a layout
+# (border v17); one with square or slightly rounded corners is geometrically a matted picture in a frame, and a card
+# within 5 grey levels of its page leaves only its content's block; see benchmarks/README.md, pass 18.
+KNOWN_VETOED = {"product card on a light canvas": "border: a card with square or slightly rounded corners, or of "
+                "nearly its page's paint, reads as a frame"}
 
 
 def _families(which: str) -> dict[str, Design]:

@@ -258,3 +258,90 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
     return runs
 
 
+
+
+
+CARD_RUN = 3  # px: a rounded corner leaves at least this much canvas along the diagonal from the box's corner
+CARD_CORNERS = 3  # rounded corners that make a card (one may be hidden under a photo or a badge)
+
+
+def _card_band(view: np.ndarray, width: int) -> int:
+    """The canvas band inside the coarse band of ``width`` rows along row 0 of ``view``, its width (0: none): the
+    canvas paint alone (the fine tolerance) ends sooner, on a straight edge, and the coarse band runs on through a
+    paint within 14 grey levels of the canvas to the content."""
+    fine = _scan_band(view, FINE_TOL)
+    fw = fine["width"]
+    # The card's own margin is an eighth of the band or more, and of another paint where the card is (the middle
+    # half of the side): a JPEG's ringing along a frame's inner edge, or its blocks on a coloured frame at q75, end
+    # the fine band early on rows of the frame's own paint.
+    nested = fw >= 2 and width - fw >= max(3, width // 8) and 4 * fw >= width
+    if not (nested and fine["straight"] >= 0.8 and fine["flat"] >= 0.5):
+        return 0
+    n = view.shape[1]
+    strip = view[fw + 1 : width, n // 4 : n - n // 4].reshape(-1, 3).astype(np.float32)
+    # ... and flat, as a card is (ringing beside a picture at q50 follows the picture).
+    other = float(np.abs(np.median(strip, axis=0) - fine["colour"]).max()) > FINE_TOL
+    return fw if other and float(strip.std(axis=0).max()) <= 4.0 else 0
+
+
+def _diagonal_run(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: np.ndarray) -> int:
+    """How many pixels from (row, col) inward along the diagonal (dr, dc) hold ``paint`` (to the fine tolerance)."""
+    run = 0
+    while 0 <= row < rgb.shape[0] and 0 <= col < rgb.shape[1] and run < 64:
+        if int(np.abs(rgb[row, col].astype(np.int16) - paint).max()) > FINE_TOL:
+            break
+        run, row, col = run + 1, row + dr, col + dc
+    return run
+
+
+def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray]) -> bool:
+    """Whether the bands (``width`` > 0 on every side, ``paint`` their colours) are a page round a card with rounded
+    corners, not a frame: the box inside the bands has rounded corners (:func:`rounded_corners`), or, for a pale
+    card within the coarse tolerance of its page, on every side the page's own paint (the fine tolerance) ends on the
+    card's straight edge while the coarse band runs on through the card to its content, and the card's box has
+    rounded corners. A frame pasted round a picture with a white margin nests the same way, but its corners are
+    square.
+
+    >>> from PIL import Image, ImageDraw
+    >>> def page(radius):
+    ...     im = Image.new("RGB", (256, 256), (246,) * 3); draw = ImageDraw.Draw(im)
+    ...     draw.rounded_rectangle((30, 20, 225, 235), radius, fill=(255,) * 3); draw.rectangle((60, 60, 195, 199), 40)
+    ...     return np.asarray(im)
+    >>> bands, grey = {"top": 60, "bottom": 56, "left": 60, "right": 60}, dict.fromkeys(SIDES, np.array([246] * 3))
+    >>> inset_card(page(12), bands, grey), inset_card(page(0), bands, grey)  # a rounded card; square: a frame
+    (True, False)
+    """
+    if not all(width[s] for s in SIDES):
+        return False
+    if rounded_corners(rgb, width, paint) >= CARD_CORNERS:
+        return True
+    inner = {s: _card_band(side_view(rgb, s), width[s]) for s in SIDES}
+    return all(inner.values()) and rounded_corners(rgb, inner, paint) >= CARD_CORNERS
+
+
+def rounded_corners(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray]) -> int:
+    """How many corners of the box inside the bands (``width`` per side) are rounded: the band's ``paint`` runs in
+    along the diagonal from the corner for ``CARD_RUN`` px or more (a square picture's content starts at its corner).
+
+    >>> im = np.full((100, 100, 3), 246, np.uint8); im[10:90, 10:90] = 40
+    >>> rounded_corners(im, dict.fromkeys(SIDES, 10), dict.fromkeys(SIDES, np.array([246] * 3)))
+    0
+    """
+    top, bottom, left, right = inner_box(rgb.shape, width)
+    corners = ((top, left, 1, 1, "top"), (top, right - 1, 1, -1, "top"), (bottom - 1, left, -1, 1, "bottom"),
+               (bottom - 1, right - 1, -1, -1, "bottom"))
+    return sum(_rounded(rgb, r, c, dr, dc, np.asarray(paint[s], np.int16)) for r, c, dr, dc, s in corners)
+
+
+def _rounded(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: np.ndarray) -> bool:
+    """Whether the box's corner at (row, col) (inward along (dr, dc)) is rounded: ``paint`` runs in along the diagonal
+    for ``CARD_RUN`` px or more, and the box's first row and column hold other paint 4 runs from the corner (a curve
+    of radius r cuts 0.29 r off the diagonal and meets the edges within r). A dark or vignetted picture corner in a
+    dark frame reads along the diagonal too, but along the edges as well."""
+    run = _diagonal_run(rgb, row, col, dr, dc, paint)
+    if run < CARD_RUN:
+        return False
+    far_r = int(np.clip(row + dr * 4 * run, 0, rgb.shape[0] - 1))
+    far_c = int(np.clip(col + dc * 4 * run, 0, rgb.shape[1] - 1))
+    edges = (rgb[row, far_c], rgb[far_r, col])
+    return all(int(np.abs(px.astype(np.int16) - paint).max()) > FINE_TOL for px in edges)

@@ -24,6 +24,7 @@ from creative4u.checks.band_measures import (
     OPEN_FULL,
     OPEN_NONE,
     SIDES,
+    inset_card,
     layout_gutters,
     open_corners,
     same_paint,
@@ -136,7 +137,8 @@ class Border(Check):
     option_names = ()
     description = ("Borders and frames: uniform bands of about equal width with straight inner edges on opposite "
                    "sides (widths as evidence).")
-    version = "16"  # 15: whole-pixel widths, a ragged outer row, flatness after a median; 16: gutters up to 15%
+    # 15: whole-pixel widths, a ragged outer row, flatness after a median; 16: gutters up to 15%; 17: rounded cards
+    version = "17"
     LAYOUT_DISCOUNT = 0.4  # the strongest frame reading (1.1) times this stays below 0.5
 
     def measure(self, img: LoadedImage) -> Measurement:
@@ -149,7 +151,7 @@ class Border(Check):
                                                      key=lambda reading: reading[0])
         evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
                              "uniform bands along the sides (px)")]
-        summary = self._summary(widths, score, lines, opened, gutters)
+        summary = self._summary(widths, score, lines, opened, gutters, card=values["inset_card"])
         return Measurement(score=score, values=values, evidence=evidence, summary=summary)
 
     def _read(self, img: LoadedImage, side: int, lines: float) -> _Reading:
@@ -157,10 +159,7 @@ class Border(Check):
         layout gutters)."""
         framing = framing_bands(img, side)
         shape = framing["shape"]
-        # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
-        # canvas meets its first shape, a title or a button on a short stretch only. Weighted here, not in
-        # framing_bands: exposure uses those bands to leave a plain product canvas out, whatever its span.
-        strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
+        strength, framed = self._framed(framing)
         scale = img.size[0] / shape[1]
         widths = {s: int(round(framing["width"][s] * scale)) for s in SIDES}
         # A frame, a letterbox and a pillarbox are bands on *opposite* sides of about the same width. Bands on two
@@ -176,7 +175,6 @@ class Border(Check):
         # plain canvas leaves the box's corners canvas (one open corner is allowed: a page's fold, a white sky). Its
         # straight sides also read as inset lines, so the discount covers both readings.
         tol = {s: FINE_TOL if band["fine"] else COARSE_TOL for s, band in framing["bands"].items()}
-        framed = {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}  # the sides a frame can be
         rgb = colour(img, side)
         opened = open_corners(rgb, framed, colours, tol)
         rectangular = float(np.clip((OPEN_FULL - opened) / (OPEN_FULL - OPEN_NONE), 0.0, 1.0))
@@ -187,7 +185,11 @@ class Border(Check):
         frame = 0.9 * pairs[0] + 0.2 * pairs[1]
         reading = max(frame, 0.8 * lines) * rectangular
         gutters = layout_gutters(rgb, framed, colours, tol) if reading >= 0.5 else 0
-        score = logistic(reading * (self.LAYOUT_DISCOUNT if gutters else 1.0), 0.5, 0.08)
+        # A card with rounded corners on a plain page (a shop's white product card on a light grey page) is a layout
+        # too: the bands are the page round the card, or, where the card is within 14 grey levels of the page, run
+        # through it to its photo and text, an even "frame" round them. A framed picture's corners are square.
+        card = bool(reading >= 0.5 and not gutters and self._card(img, side))
+        score = logistic(reading * (self.LAYOUT_DISCOUNT if gutters or card else 1.0), 0.5, 0.08)
         values: dict[str, Any] = {f"band_{s}_px": widths[s] for s in SIDES}
         values |= {f"band_{s}_strength": round(strength[s], 3) for s in SIDES}
         values |= {f"band_{s}_span": round(framing["bands"][s]["span"], 3) for s in SIDES}
@@ -195,9 +197,32 @@ class Border(Check):
         values |= {f"band_{a}_{b}_same_paint": round(same, 3) for (a, b), same in paint.items()}
         values |= {"band_sides": sum(v > 0.5 for v in strength.values()), "frame_evidence": round(frame, 3),
                    "open_corners": opened, "layout_gutters": gutters,
+                   "inset_card": card,
                    "inset_line_strength": round(lines, 3), "bands_read_at_px": max(shape)}
         values |= self._content_box({s: float(framing["width"][s]) for s in SIDES}, shape)
         return score, values, widths, opened, gutters
+
+    @staticmethod
+    def _framed(framing: dict[str, Any]) -> tuple[dict[str, float], dict[str, int]]:
+        """Each side's frame strength, weighted by how far its band's inner edge runs along the side, and the band
+        widths of the sides a frame can be (strength > 0.3, else 0)."""
+        # A frame's inner edge runs along most of the side (the framed picture starts there); a plain design
+        # canvas meets its first shape, a title or a button on a short stretch only. Weighted here, not in
+        # framing_bands: exposure uses those bands to leave a plain product canvas out, whatever its span.
+        strength = {s: v * span_weight(framing["bands"][s]["span"]) for s, v in framing["strength"].items()}
+        return strength, {s: framing["width"][s] if strength[s] > 0.3 else 0 for s in SIDES}
+
+    def _card(self, img: LoadedImage, side: int) -> bool:
+        """Whether the bands read at ``side`` px, or at ``FRAME_SIDE`` for a larger picture, are a page round a card
+        with rounded corners (:func:`inset_card`): a corner rounded by 1% of the picture's side cuts 2 px off the
+        diagonal at 512 px, under one at 256."""
+        larger = max(img.rgb(DETAIL_SIDE).shape[:2]) > side
+        for at in (side, FRAME_SIDE) if side < FRAME_SIDE and larger else (side,):
+            framing = framing_bands(img, at)
+            colours = {s: band["colour"] for s, band in framing["bands"].items()}
+            if inset_card(colour(img, at), self._framed(framing)[1], colours):
+                return True
+        return False
 
     @staticmethod
     def _inset_lines(gray: np.ndarray) -> float:
@@ -222,8 +247,12 @@ class Border(Check):
                 "content_offset_y": round((widths["top"] + ch / 2) / h - 0.5, 4)}
 
     @staticmethod
-    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0, gutters: int = 0) -> str:
+    def _summary(widths: dict[str, int], score: float, lines: float, opened: int = 0, gutters: int = 0,
+                 card: bool = False) -> str:
         sides = [f"{s} {widths[s]} px" for s in SIDES if widths[s] > 0]
+        if score < 0.5 and len(sides) >= 2 and card:
+            return (f"no border: a card with rounded corners on a page of nearly its paint (the page's own paint ends "
+                    f"on the card's edge; margins to its content {', '.join(sides)})")
         if score < 0.5 and len(sides) >= 2 and gutters:
             return (f"no border: a layout of panels on a plain canvas ({gutters} gutter(s) cross it; margins "
                     f"{', '.join(sides)})")

@@ -457,6 +457,36 @@ def test_a_collage_on_a_plain_canvas_is_a_layout_but_one_picture_on_the_same_mar
     assert framed.score >= threshold and framed.values["layout_gutters"] == 0, framed.summary
 
 
+def _card_content(draw: ImageDraw.ImageDraw, pic: Image.Image, page: Image.Image, x0: int, y0: int) -> None:
+    """A 560 x 420 product photo, its title, a price and a button stacked on a card from (x0, y0)."""
+    page.paste(pic.resize((560, 420)), (x0, y0))
+    draw.text((x0, y0 + 450), "Organic cappuccino 250 g", fill=(30, 30, 30), font=ImageFont.load_default(size=34))
+    draw.text((x0, y0 + 510), "$12.90", fill=(150, 40, 40), font=ImageFont.load_default(size=44))
+    draw.rounded_rectangle((x0, y0 + 590, x0 + 560, y0 + 660), 16, fill=(200, 60, 40))
+
+
+def test_a_pale_card_on_a_canvas_of_nearly_its_paint_is_a_layout_but_a_pale_frame_is_a_frame(photos):
+    """A shop's white product card (255, a 2 px outline) on a light grey page (246): within 14 grey levels of each
+    other, so the band ran through the card to its photo and button, an even frame (a border veto at 0.999 before
+    border v17). The page's own paint ends on the card's edge, inset from both ends of every side. The same 246 band
+    pasted round a picture whose white runs the whole side is a frame still. (Corners rounded by 40 of 900 px: under
+    ~2% of the side, 3 px along the diagonal at the reading size, the card is told from a frame by nothing.)"""
+    page = Image.new("RGB", (900, 900), (246, 246, 246))
+    draw = ImageDraw.Draw(page)
+    draw.rounded_rectangle((120, 80, 780, 820), 40, fill=(255, 255, 255), outline=(220, 220, 220), width=2)
+    _card_content(draw, photos["coffee"], page, 170, 130)
+    border, threshold = get_check("border"), load_profile("default").threshold_of("border")
+    card = border.measure(_load(page))
+    assert card.score < 0.5 and card.values["inset_card"], card.summary
+    assert "card with rounded corners" in card.summary
+    framed = Image.new("RGB", (900, 900), (246, 246, 246))
+    inner = Image.new("RGB", (700, 760), (255, 255, 255))
+    _card_content(ImageDraw.Draw(inner), photos["coffee"], inner, 70, 60)
+    framed.paste(inner, (100, 70))
+    m = border.measure(_load(framed))
+    assert m.score >= threshold and not m.values["inset_card"], m.summary
+
+
 def test_a_grid_of_icons_with_wide_gutters_is_a_layout():
     """Nine rounded icons on white, 120 px apart (13% of the box): the gutters are wider than a collage's but still
     cross the whole box between straight panel edges (a border veto at 0.994 before border v16)."""
