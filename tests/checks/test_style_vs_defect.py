@@ -469,16 +469,19 @@ def test_a_pale_card_on_a_canvas_of_nearly_its_paint_is_a_layout_but_a_pale_fram
     """A shop's white product card (255, a 2 px outline) on a light grey page (246): within 14 grey levels of each
     other, so the band ran through the card to its photo and button, an even frame (a border veto at 0.999 before
     border v17). The page's own paint ends on the card's edge, inset from both ends of every side. The same 246 band
-    pasted round a picture whose white runs the whole side is a frame still. (Corners rounded by 40 of 900 px: under
-    ~2% of the side, 3 px along the diagonal at the reading size, the card is told from a frame by nothing.)"""
+    pasted round a picture whose white runs the whole side is a frame still. (The corners, rounded by 24 px, are read
+    at the picture's own size; a radius under ~10 px, or square corners, tell a card from a frame by nothing.)"""
     page = Image.new("RGB", (900, 900), (246, 246, 246))
     draw = ImageDraw.Draw(page)
-    draw.rounded_rectangle((120, 80, 780, 820), 40, fill=(255, 255, 255), outline=(220, 220, 220), width=2)
+    draw.rounded_rectangle((120, 80, 780, 820), 24, fill=(255, 255, 255), outline=(220, 220, 220), width=2)
     _card_content(draw, photos["coffee"], page, 170, 130)
     border, threshold = get_check("border"), load_profile("default").threshold_of("border")
     card = border.measure(_load(page))
     assert card.score < 0.5 and card.values["inset_card"], card.summary
     assert "card with rounded corners" in card.summary
+    darker = Image.fromarray(np.where(np.asarray(page) == 246, 228, np.asarray(page)).astype(np.uint8))
+    on_grey = border.measure(_load(darker))  # the page's band ends on the card itself: its corners say card
+    assert on_grey.score < 0.5 and on_grey.values["inset_card"], on_grey.summary
     framed = Image.new("RGB", (900, 900), (246, 246, 246))
     inner = Image.new("RGB", (700, 760), (255, 255, 255))
     _card_content(ImageDraw.Draw(inner), photos["coffee"], inner, 70, 60)
