@@ -10,6 +10,7 @@ through :func:`creative4u.checks.border.framing_bands`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import cv2
@@ -262,26 +263,34 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
 
 
 CARD_RUN = 3  # px: a rounded corner leaves at least this much canvas along the diagonal from the box's corner
-CARD_CORNERS = 3  # rounded corners that make a card (one may be hidden under a photo or a badge)
+CARD_CORNERS = 2  # rounded corners that make a card (a drop shadow darkens the others)
+CARD_INSET = 0.02  # a pale card's edge stops at least this share of the side short of both ends
 
 
-def _card_band(view: np.ndarray, width: int) -> int:
+def _card_band(view: np.ndarray, width: int, block: float = 8.0) -> int:
     """The canvas band inside the coarse band of ``width`` rows along row 0 of ``view``, its width (0: none): the
     canvas paint alone (the fine tolerance) ends sooner, on a straight edge, and the coarse band runs on through a
     paint within 14 grey levels of the canvas to the content."""
     fine = _scan_band(view, FINE_TOL)
     fw = fine["width"]
-    # The card's own margin is an eighth of the band or more, and of another paint where the card is (the middle
-    # half of the side): a JPEG's ringing along a frame's inner edge, or its blocks on a coloured frame at q75, end
-    # the fine band early on rows of the frame's own paint.
-    nested = fw >= 2 and width - fw >= max(3, width // 8) and 4 * fw >= width
+    # The card's own margin is an eighth of the band or more, wider than a JPEG block (``block``: 8 px of the
+    # picture at this size), and of another paint where the card is (the middle half of the side): a JPEG's ringing
+    # along a frame's inner edge, or its blocks on a frame at q30-q75, end the fine band early on the frame's paint.
+    nested = fw >= 2 and width - fw >= max(3, width // 8, math.ceil(block)) and 4 * fw >= width
     if not (nested and fine["straight"] >= 0.8 and fine["flat"] >= 0.5):
         return 0
     n = view.shape[1]
     strip = view[fw + 1 : width, n // 4 : n - n // 4].reshape(-1, 3).astype(np.float32)
     # ... and flat, as a card is (ringing beside a picture at q50 follows the picture).
     other = float(np.abs(np.median(strip, axis=0) - fine["colour"]).max()) > FINE_TOL
-    return fw if other and float(strip.std(axis=0).max()) <= 4.0 else 0
+    if not (other and float(strip.std(axis=0).max()) <= 4.0):
+        return 0
+    # The card's edge stops short of both ends of the side, where the page runs on (the first three rows past the
+    # page's paint: a thin outline blends into one of them); a JPEG's blocks shift a frame's paint all along it.
+    edge = (channel_max(np.abs(view[fw : fw + 3].astype(np.int16) - fine["colour"])) > FINE_TOL).any(axis=0)
+    cols = np.flatnonzero(edge)
+    inset = cols.size > 0 and cols[0] >= CARD_INSET * n and cols[-1] < (1 - CARD_INSET) * n
+    return fw if inset else 0
 
 
 def _diagonal_run(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: np.ndarray) -> int:
@@ -294,13 +303,13 @@ def _diagonal_run(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: 
     return run
 
 
-def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray]) -> bool:
+def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray], block: float = 8.0) -> bool:
     """Whether the bands (``width`` > 0 on every side, ``paint`` their colours) are a page round a card with rounded
     corners, not a frame: the box inside the bands has rounded corners (:func:`rounded_corners`), or, for a pale
     card within the coarse tolerance of its page, on every side the page's own paint (the fine tolerance) ends on the
     card's straight edge while the coarse band runs on through the card to its content, and the card's box has
     rounded corners. A frame pasted round a picture with a white margin nests the same way, but its corners are
-    square.
+    square. ``block``: a JPEG block's 8 px of the picture in pixels of ``rgb``.
 
     >>> from PIL import Image, ImageDraw
     >>> def page(radius):
@@ -315,7 +324,7 @@ def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarr
         return False
     if rounded_corners(rgb, width, paint) >= CARD_CORNERS:
         return True
-    inner = {s: _card_band(side_view(rgb, s), width[s]) for s in SIDES}
+    inner = {s: _card_band(side_view(rgb, s), width[s], block) for s in SIDES}
     return all(inner.values()) and rounded_corners(rgb, inner, paint) >= CARD_CORNERS
 
 

@@ -220,7 +220,8 @@ class Border(Check):
         for at in [side] + [s for s in (FRAME_SIDE, DETAIL_SIDE) if side < s and own > s // 2 and own > side]:
             framing = framing_bands(img, at)
             colours = {s: band["colour"] for s, band in framing["bands"].items()}
-            if inset_card(colour(img, at), self._framed(framing)[1], colours):
+            rgb = colour(img, at)
+            if inset_card(rgb, self._framed(framing)[1], colours, block=8.0 * max(rgb.shape[:2]) / max(img.size)):
                 return True
         return False
 
