@@ -1,6 +1,6 @@
-"""Measurements of the plain bands along a picture's sides (frames, letterbox bars, product canvases): pure functions
-of numpy arrays, no scores or thresholds. The border check and the exposure check's canvas exclusion read them
-through :func:`creative4u.checks.border.framing_bands`.
+"""Measurements of the plain bands along a picture's sides (frames, letterbox bars, product canvases, the page round a
+card): pure functions of numpy arrays, no scores or thresholds. The border check and the exposure check's canvas
+exclusion read them through :func:`creative4u.checks.border.framing_bands`.
 
 >>> import numpy as np
 >>> view = np.zeros((40, 30, 3), np.uint8); view[6:] = 200  # a 6-row black band along row 0
@@ -257,9 +257,6 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
             straight = lines[max(start - 2, 0)] <= GUTTER_EDGE and lines[min(stop + 1, len(lines) - 1)] <= GUTTER_EDGE
             runs += bool(straight and stop - start <= GUTTER_WIDTH * len(lines))
     return runs
-
-
-
 
 
 CARD_RUN = 3  # px: a rounded corner leaves at least this much canvas along the diagonal from the box's corner
