@@ -262,15 +262,16 @@ def layout_gutters(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.n
 CARD_RUN = 3  # px: a rounded corner leaves at least this much canvas along the diagonal from the box's corner
 CARD_CORNERS = 2  # rounded corners that make a card (a drop shadow darkens the others)
 CARD_INSET = 0.02  # a pale card's edge stops at least this share of the side short of both ends
+JPEG_BLOCK = 8  # px of the picture: a JPEG block, which a pale card's margin must be wider than
 
 
-def _card_band(view: np.ndarray, width: int, block: float = 8.0) -> int:
+def _card_band(view: np.ndarray, width: int, block: float = JPEG_BLOCK) -> int:
     """The canvas band inside the coarse band of ``width`` rows along row 0 of ``view``, its width (0: none): the
     canvas paint alone (the fine tolerance) ends sooner, on a straight edge, and the coarse band runs on through a
     paint within 14 grey levels of the canvas to the content."""
     fine = _scan_band(view, FINE_TOL)
     fw = fine["width"]
-    # The card's own margin is an eighth of the band or more, wider than a JPEG block (``block``: 8 px of the
+    # The card's own margin is an eighth of the band or more, wider than a JPEG block (``block``: its 8 px of the
     # picture at this size), and of another paint where the card is (the middle half of the side): a JPEG's ringing
     # along a frame's inner edge, or its blocks on a frame at q30-q75, end the fine band early on the frame's paint.
     nested = fw >= 2 and width - fw >= max(3, width // 8, math.ceil(block)) and 4 * fw >= width
@@ -290,23 +291,29 @@ def _card_band(view: np.ndarray, width: int, block: float = 8.0) -> int:
     return fw if inset else 0
 
 
+def _off_paint(pixel: np.ndarray, paint: np.ndarray) -> bool:
+    """Whether one pixel is further than the fine tolerance from ``paint`` (int16) in some channel."""
+    return int(np.abs(pixel.astype(np.int16) - paint).max()) > FINE_TOL
+
+
 def _diagonal_run(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: np.ndarray) -> int:
     """How many pixels from (row, col) inward along the diagonal (dr, dc) hold ``paint`` (to the fine tolerance)."""
     run = 0
     while 0 <= row < rgb.shape[0] and 0 <= col < rgb.shape[1] and run < 64:
-        if int(np.abs(rgb[row, col].astype(np.int16) - paint).max()) > FINE_TOL:
+        if _off_paint(rgb[row, col], paint):
             break
         run, row, col = run + 1, row + dr, col + dc
     return run
 
 
-def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray], block: float = 8.0) -> bool:
+def inset_card(rgb: np.ndarray, width: dict[str, int], paint: dict[str, np.ndarray],
+               block: float = JPEG_BLOCK) -> bool:
     """Whether the bands (``width`` > 0 on every side, ``paint`` their colours) are a page round a card with rounded
     corners, not a frame: the box inside the bands has rounded corners (:func:`rounded_corners`), or, for a pale
     card within the coarse tolerance of its page, on every side the page's own paint (the fine tolerance) ends on the
     card's straight edge while the coarse band runs on through the card to its content, and the card's box has
     rounded corners. A frame pasted round a picture with a white margin nests the same way, but its corners are
-    square. ``block``: a JPEG block's 8 px of the picture in pixels of ``rgb``.
+    square. ``block``: a JPEG block's ``JPEG_BLOCK`` px of the picture in pixels of ``rgb``.
 
     >>> from PIL import Image, ImageDraw
     >>> def page(radius):
@@ -349,5 +356,4 @@ def _rounded(rgb: np.ndarray, row: int, col: int, dr: int, dc: int, paint: np.nd
         return False
     far_r = int(np.clip(row + dr * 4 * run, 0, rgb.shape[0] - 1))
     far_c = int(np.clip(col + dc * 4 * run, 0, rgb.shape[1] - 1))
-    edges = (rgb[row, far_c], rgb[far_r, col])
-    return all(int(np.abs(px.astype(np.int16) - paint).max()) > FINE_TOL for px in edges)
+    return _off_paint(rgb[row, far_c], paint) and _off_paint(rgb[far_r, col], paint)
