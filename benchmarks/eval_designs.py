@@ -145,7 +145,7 @@ DESIGNS: dict[str, Design] = {
     "product card on a light canvas": product_card,
 }
 # Families the default profile still vetoes, with the reason (reported as measured; the tests hold every other
-# family to no veto). A card whose corners are rounded by about 2-4% of the picture's side or more is a layout
+# family to no veto). A card whose corners are rounded by ~10 px or more at the picture's own size is a layout
 # (border v17); one with square or slightly rounded corners is geometrically a matted picture in a frame, and a card
 # within 5 grey levels of its page leaves only its content's block; see benchmarks/README.md, pass 18.
 KNOWN_VETOED = {"product card on a light canvas": "border: a card with square or slightly rounded corners, or of "
