@@ -1,8 +1,8 @@
 """Rendered, generator-style creatives for ``eval_designs.py``: what text-to-image tools and 3D mock-up kits produce in
 bulk for e-commerce — glossy product renders, neon on black, a sharp product over bokeh or night lights, pastel mesh
-gradients, watercolour, sunsets, soft clay shapes, dark-mode layouts — and photos given a look (tilt-shift,
-portrait-mode blur, Orton glow, a film preset, a vignette). None is a defect: smooth gradients, glows clipped to
-white, deep blacks and soft backgrounds are the style.
+gradients, blurred colour blobs, soft glows, watercolour, sunsets, soft clay shapes, dark-mode layouts — and photos
+given a look (tilt-shift, portrait-mode blur, Orton glow, a film preset, a vignette). None is a defect: smooth
+gradients, glows clipped to white, deep blacks and soft backgrounds are the style.
 
 >>> import numpy as np
 >>> from PIL import Image
@@ -165,6 +165,26 @@ def mesh_gradient(rng: np.random.Generator, photos: list[Image.Image]) -> Image.
     if rng.random() < 0.5:
         ImageDraw.Draw(out).text((80, 440), "Summer drop", fill=(255, 255, 255), font=_font(120))
     return out
+
+
+def colour_blobs(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """A 'blurred gradient' wallpaper: a 3 x 3 to 12 x 12 field of random colours, enlarged and blurred by 1.5-9% of
+    the side (nothing crisp anywhere, by design)."""
+    cells = int(rng.integers(3, 13))
+    field = Image.fromarray(rng.integers(0, 256, (cells, cells, 3)).astype(np.uint8))
+    canvas = np.asarray(field.resize((SIDE, SIDE), Image.Resampling.BICUBIC), np.float32)
+    return _u8(cv2.GaussianBlur(canvas, (0, 0), float(rng.uniform(0.015, 0.09)) * SIDE))
+
+
+def soft_glows(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
+    """One to five soft coloured glows (Gaussian spots of 6-20% of the side) on a flat light canvas."""
+    y, x = _grid()
+    canvas = np.broadcast_to(_rgb(rng, 150, 256), (SIDE, SIDE, 3)).copy()
+    for _ in range(int(rng.integers(1, 6))):
+        cx, cy, s = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.06, 0.2)
+        w = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s**2))[..., None]
+        canvas = canvas * (1 - w) + _rgb(rng, 0, 256) * w
+    return _u8(canvas)
 
 
 def watercolour(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
@@ -371,6 +391,8 @@ RENDERS: dict[str, Render] = {
     "sharp product over bokeh": bokeh_product,
     "sharp product over night lights": night_bokeh_product,
     "pastel mesh gradient": mesh_gradient,
+    "blurred colour blobs (gradient wallpaper)": colour_blobs,
+    "soft glows on a flat canvas": soft_glows,
     "watercolour washes on paper": watercolour,
     "sunset with silhouette hills": sunset,
     "dark-mode layout, muted type": dark_mode,

@@ -7,13 +7,13 @@ made with the tools someone else would reach for, not with the clean set's own r
 The clean set (:mod:`creative4u.data.degrade`) renders over-exposure as a gain in linear light, blur as Gaussian,
 defocus and motion kernels, compression as a JPEG save, noise as Gaussian grain, a border as a 4-14% frame. A user's
 test set may instead brighten with ``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV
-value as ImageNet-C does, darken with a gamma, save as WebP or shrink and re-enlarge, add salt-and-pepper, speckle or
-shot noise, paste a thin frame, cut contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or
-wash colours out with ``ImageEnhance.Color``. Each rendering here is applied to clean images of the splits no
-threshold was tuned on and screened by the checks that answer for it (exposure; compression; sharpness, and
-resolution too for a re-enlarged picture; noise; border; contrast; colourfulness), at the profile's thresholds: the
-share flagged is that rendering's recall. The clean images themselves give the false-flag rate. Nothing here was used
-to tune a check.
+value as ImageNet-C does, darken with a gamma, save as WebP or shrink and re-enlarge, blur far harder or smear along a
+straight line (a motion kernel on the sRGB values), add salt-and-pepper, speckle or shot noise, paste a thin frame, cut
+contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or wash colours out with
+``ImageEnhance.Color``. Each rendering here is applied to clean images of the splits no threshold was tuned on and
+screened by the checks that answer for it (exposure; compression; sharpness, and resolution too for a re-enlarged
+picture; noise; border; contrast; colourfulness), at the profile's thresholds: the share flagged is that rendering's
+recall. The clean images themselves give the false-flag rate. Nothing here was used to tune a check.
 """
 
 from __future__ import annotations
@@ -118,6 +118,19 @@ def box(share: float) -> Render:
     return lambda im: im.filter(ImageFilter.BoxBlur(share * min(im.size)))
 
 
+def motion(share: float, angle: float) -> Render:
+    """A straight smear ``share`` of the shorter side long at ``angle`` degrees: a line drawn with ``cv2.line`` on a
+    square kernel and applied with ``cv2.filter2D`` to the sRGB values (as albumentations' ``MotionBlur`` does)."""
+    def render(im: Image.Image) -> Image.Image:
+        k = max(3, round(share * min(im.size))) | 1
+        c, r = k // 2, (k - 1) / 2
+        dx, dy = r * np.cos(np.radians(angle)), -r * np.sin(np.radians(angle))
+        kernel = np.zeros((k, k), np.float32)
+        cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
+        return Image.fromarray(cv2.filter2D(np.asarray(im), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT))
+    return render
+
+
 def rescaled(factor: int) -> Render:
     """Shrunk ``factor`` x and enlarged back (bilinear), as a small upload stretched to size."""
     def render(im: Image.Image) -> Image.Image:
@@ -204,6 +217,12 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "blur: PIL Gaussian, radius 0.5% of side": ("blur", ("sharpness",), gaussian(0.005)),
     "blur: PIL Gaussian, radius 1% of side": ("blur", ("sharpness",), gaussian(0.01)),
     "blur: PIL box, radius 0.5% of side": ("blur", ("sharpness",), box(0.005)),
+    "blur: PIL Gaussian, radius 3% of side (heavy)": ("blur", ("sharpness",), gaussian(0.03)),
+    "blur: PIL Gaussian, radius 5% of side (heavy)": ("blur", ("sharpness",), gaussian(0.05)),
+    "motion: line 2% of side, horizontal": ("blur", ("sharpness",), motion(0.02, 0.0)),
+    "motion: line 4% of side, 45 degrees": ("blur", ("sharpness",), motion(0.04, 45.0)),
+    "motion: line 8% of side, horizontal": ("blur", ("sharpness",), motion(0.08, 0.0)),
+    "motion: line 12% of side, 30 degrees": ("blur", ("sharpness",), motion(0.12, 30.0)),
     "blur: shrunk 3x and enlarged": ("blur", ("sharpness", "resolution"), rescaled(3)),
     "blur: shrunk 5x and enlarged": ("blur", ("sharpness", "resolution"), rescaled(5)),
     "noise: Gaussian sigma 10": ("noise", ("noise",), gaussian_noise(10)),
