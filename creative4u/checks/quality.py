@@ -269,9 +269,7 @@ class Sharpness(Check):
     name = "sharpness"
     option_names = ("learned", "model_dir")
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
-    # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring; 10: a few
-    # isolated soft steps, or shapes with no step at all, are not read as blur (smooth designs)
-    version = "10"
+    version = "9"  # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
@@ -291,13 +289,12 @@ class Sharpness(Check):
         min_step = max(10.0, self.CONTRAST_FRACTION * (tone["p98"] - tone["p2"]))
         res = edge_blur(gray, noise, min_step)
         sigma = res["sigma"]
-        sparse = self._sparse_soft_steps(res)
-        if sigma >= self.CRISP_REGIME_SIGMA or not math.isfinite(sigma) or sparse:
+        if sigma >= self.CRISP_REGIME_SIGMA or not math.isfinite(sigma):
             points = crisp_details(gray, noise)
             if sigma >= self.SOFT_DESIGN_SIGMA or points >= self.CRISP_POINTS:
                 return self._soft_design(gray, sigma, points, res["n_edges"])
-            if not math.isfinite(sigma) or sparse:
-                return self._no_edges(gray, res["n_edges"], sigma if sparse else None)
+            if not math.isfinite(sigma):
+                return self._no_edges(gray, res["n_edges"])
         score = logistic(sigma, self.SIGMA_CENTRE, self.SIGMA_WIDTH)
         sharp = edge_sharpness(sigma)
         values = {"blur_sigma_px": round(sigma, 3), "edge_sharpness": round(sharp, 4), "n_edges": res["n_edges"],
@@ -363,39 +360,15 @@ class Sharpness(Check):
                        "which a blurred photo would lose")
         return Measurement(score=0.3, values=values, summary=summary)
 
-    # A smooth design saved as a JPEG (a glow, blurred colour blobs, a gradient at q75-95) holds a few step-like
-    # ridges where its ramps meet the 8 x 8 blocks: 5-30 of them reading 3.3-8 px, in one orientation or none. A
-    # photo, blurred or not, has steps everywhere (the clean set's blurred copies: median 215, 5th percentile 48).
-    # So a reading of >= SPARSE_SIGMA px resting on fewer than SPARSE_EDGES steps, at most one orientation of them
-    # well sampled, is judged as if there were no step at all (the clean set's sparse blurred copies read 1.2-7 px;
-    # those under 3 px keep their verdict).
-    SPARSE_EDGES, SPARSE_SIGMA = 30, 3.0
-    # With shapes but no step edge, nothing crisp to read: a heavy blur (>= 3% of the side) leaves a photo just so,
-    # and so is a wallpaper of blurred colour blobs made to look that way. Reported below the profile's point, not
-    # vetoed (v9 vetoed it at 0.8: 2 of the clean set's 1350 blurred copies, 27 of 400 blob and glow designs).
-    AMBIGUOUS_SCORE = 0.6
-
-    def _sparse_soft_steps(self, res: dict[str, Any]) -> bool:
-        """A soft reading that rests on a few isolated steps (see ``SPARSE_EDGES``)."""
-        return (math.isfinite(res["sigma"]) and res["sigma"] >= self.SPARSE_SIGMA
-                and res["n_edges"] < self.SPARSE_EDGES and len(res["per_orientation"]) <= 1)
-
-    def _no_edges(self, gray: np.ndarray, n_edges: int, sparse_sigma: float | None = None) -> Measurement:
-        """No step edge (or a few isolated soft ones): a smooth design has nothing to judge; a picture with shapes
-        but no edge is either a heavy blur or a soft design, which the edges cannot tell apart."""
+    def _no_edges(self, gray: np.ndarray, n_edges: int) -> Measurement:
+        """No step edge anywhere: a smooth design has nothing to judge; a picture with shapes has lost its edges."""
         structure = coarse_structure(gray)
         values = {"blur_sigma_px": None, "edge_sharpness": None, "n_edges": n_edges,
                   "coarse_structure": round(structure, 3), "analysis_side": int(max(gray.shape))}
-        edges = "no distinct edge"
-        if sparse_sigma is not None:
-            values["sparse_blur_sigma_px"] = round(sparse_sigma, 3)
-            edges = f"only {n_edges} isolated step edges ({sparse_sigma:.1f} px: a gradient's contours)"
         if structure >= self.STRUCTURE_MIN:
-            return Measurement(score=self.AMBIGUOUS_SCORE, values=values, summary=(
-                f"soft, not judged as blur: {edges}, although the picture has shapes (coarse structure "
-                f"{structure:.1f} >= {self.STRUCTURE_MIN:.0f}): a heavily blurred photo or a soft design of blurred "
-                "shapes, which edges cannot tell apart"))
-        return Measurement(score=0.15, values=values, summary=f"smooth design (gradients, flat colour): {edges} to "
+            return Measurement(score=0.8, values=values, summary=f"blurred: no distinct edge although the picture has "
+                               f"shapes (coarse structure {structure:.1f} >= {self.STRUCTURE_MIN:.0f})")
+        return Measurement(score=0.15, values=values, summary=f"smooth design (gradients, flat colour): no edges to "
                            f"judge focus on (coarse structure {structure:.1f})")
 
 

@@ -70,9 +70,8 @@ def test_deliberate_monochrome_grades_are_recognised(astronaut):
         assert m.values["monochrome"] == kind and m.score < 0.5
 
 
-def test_soft_focus_wallpaper_with_stars_is_a_style_and_its_blurred_copy_is_not_called_one():
-    """Aurora / nebula art: every edge smeared far beyond a blurred photo's, crisp stars on top. Blurred, the stars are
-    gone and what is left is blurred colour, as in a wallpaper of blurred blobs: reported soft, not vetoed (v10)."""
+def test_soft_focus_wallpaper_with_stars_is_a_style_but_its_blurred_copy_is_not():
+    """Aurora / nebula art: every edge smeared far beyond a blurred photo's, crisp stars on top."""
     rng = np.random.default_rng(3)
     field = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
     art = np.asarray(Image.fromarray(field).resize((512, 512), Image.Resampling.BICUBIC), np.float32)
@@ -84,8 +83,7 @@ def test_soft_focus_wallpaper_with_stars_is_a_style_and_its_blurred_copy_is_not_
     assert soft.score < 0.5 and soft.values["crisp_points"] >= 60, soft.summary
     assert "soft-focus design" in soft.summary
     blurred = get_check("sharpness").measure(_load(clean.filter(ImageFilter.GaussianBlur(3)), None))
-    assert "soft-focus design" not in blurred.summary and blurred.score > soft.score, blurred.summary
-    assert blurred.summary.startswith("soft, not judged as blur") and 0.5 < blurred.score < 0.766, blurred.summary
+    assert blurred.score > 0.766, blurred.summary
 
 
 @pytest.mark.parametrize("sigma", [3, 8, 12])
@@ -93,25 +91,6 @@ def test_heavy_blur_of_a_photo_stays_below_the_soft_rendering_reading(astronaut,
     """The soft-design rule must not swallow heavy blur: the edge estimator saturates near 7 px on photos."""
     m = get_check("sharpness").measure(_load(astronaut.resize((512, 512)).filter(ImageFilter.GaussianBlur(sigma))))
     assert m.score > 0.766 and m.values["blur_sigma_px"] < 8.0, m.summary
-
-
-@pytest.mark.parametrize(("seed", "cells", "blur", "was"),
-                         [(0, 10, 0.04, "8 isolated steps"), (0, 8, 0.03, "no edge")])
-def test_a_wallpaper_of_blurred_colour_blobs_saved_as_a_jpeg_is_not_vetoed_as_blur(seed, cells, blur, was):
-    """A 'blurred gradient' wallpaper at 1024 px, JPEG q88: its blocks give the ramps a few step-like ridges (v9 read
-    "8 isolated steps" as a 7 px blur), or it has shapes and no step at all (v9: "blurred", 0.8). Both are reported
-    soft, under the profile's point (v10)."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    field = Image.fromarray(rng.integers(0, 256, (cells, cells, 3)).astype(np.uint8))
-    art = cv2.GaussianBlur(np.asarray(field.resize((1024, 1024), Image.Resampling.BICUBIC), np.float32), (0, 0),
-                           blur * 1024)
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(art, 0, 255).round().astype(np.uint8)).save(buf, "JPEG", quality=88)
-    m = get_check("sharpness").measure(load_image(buf.getvalue()))
-    assert m.summary.startswith("soft, not judged as blur") and 0.5 < m.score < 0.766, (was, m.summary)
-    assert ("isolated step edges" in m.summary) == (was != "no edge"), m.summary
 
 
 def test_airbrushed_glow_is_a_soft_rendering_not_blur():
