@@ -153,15 +153,22 @@ def night_bokeh_product(rng: np.random.Generator, photos: list[Image.Image]) -> 
     return bokeh_product(rng, photos, night=True)
 
 
+def _soft_spots(rng: np.random.Generator, canvas_low: int, count: tuple[int, int], size: tuple[float, float],
+                paint_low: int) -> np.ndarray:
+    """A flat canvas (each channel ``canvas_low``-255) with ``count`` Gaussian spots of ``size`` of the side blended
+    in, each of its own paint (``paint_low``-255 a channel)."""
+    y, x = _grid()
+    canvas = np.broadcast_to(_rgb(rng, canvas_low, 256), (SIDE, SIDE, 3)).copy()
+    for _ in range(int(rng.integers(*count))):
+        cx, cy, s = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(*size)
+        w = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s**2))[..., None]
+        canvas = canvas * (1 - w) + _rgb(rng, paint_low, 256) * w
+    return canvas
+
+
 def mesh_gradient(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
     """A pastel mesh gradient (soft colour blobs), with a crisp headline on half of them."""
-    y, x = _grid()
-    canvas = np.broadcast_to(_rgb(rng, 120, 256), (SIDE, SIDE, 3)).copy()
-    for _ in range(int(rng.integers(3, 7))):
-        cx, cy, s = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.15, 0.4)
-        w = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s**2))[..., None]
-        canvas = canvas * (1 - w) + _rgb(rng, 100, 256) * w
-    out = _u8(canvas)
+    out = _u8(_soft_spots(rng, 120, (3, 7), (0.15, 0.4), 100))
     if rng.random() < 0.5:
         ImageDraw.Draw(out).text((80, 440), "Summer drop", fill=(255, 255, 255), font=_font(120))
     return out
@@ -178,13 +185,7 @@ def colour_blobs(rng: np.random.Generator, photos: list[Image.Image]) -> Image.I
 
 def soft_glows(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
     """One to five soft coloured glows (Gaussian spots of 6-20% of the side) on a flat light canvas."""
-    y, x = _grid()
-    canvas = np.broadcast_to(_rgb(rng, 150, 256), (SIDE, SIDE, 3)).copy()
-    for _ in range(int(rng.integers(1, 6))):
-        cx, cy, s = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.06, 0.2)
-        w = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s**2))[..., None]
-        canvas = canvas * (1 - w) + _rgb(rng, 0, 256) * w
-    return _u8(canvas)
+    return _u8(_soft_spots(rng, 150, (1, 6), (0.06, 0.2), 0))
 
 
 def watercolour(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
