@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import struct
+import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -16,6 +20,19 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def benchmark_module() -> Callable[[str], ModuleType]:
+    """Import a script of ``benchmarks/`` by name (the folder is on the path only while it imports, with the scripts
+    beside it that it imports)."""
+    def load(name: str) -> ModuleType:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(str(REPO / "benchmarks"))
+    return load
 
 
 def _skimage_photo(name: str, max_side: int) -> Image.Image:

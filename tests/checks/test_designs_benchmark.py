@@ -4,23 +4,9 @@ report."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _eval_designs():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import eval_designs  # imports design_renders beside it while the folder is on the path
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return eval_designs
-
-
-def test_everyday_designs_are_not_vetoed_and_the_report_names_each_family():
-    eval_designs = _eval_designs()
+def test_everyday_designs_are_not_vetoed_and_the_report_names_each_family(benchmark_module):
+    eval_designs = benchmark_module("eval_designs")
     result = eval_designs.evaluate(per_design=3, seed=0, families="designs")
     assert [r["design"] for r in result["rows"]] == list(eval_designs.DESIGNS)
     known = eval_designs.KNOWN_VETOED  # still vetoed, with the reason in the benchmark; reported, not asserted clean
@@ -34,10 +20,10 @@ def test_everyday_designs_are_not_vetoed_and_the_report_names_each_family():
     assert all(f"| {name} |" in table for name in known if name in eval_designs.DESIGNS), table
 
 
-def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported():
+def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported(benchmark_module):
     """Glossy renders with clipped speculars, neon on black, pastel gradients, sunsets, tilt-shift and portrait-mode
     photos: smooth, glowing, dark or partly soft by design (pass 14)."""
-    eval_designs = _eval_designs()
+    eval_designs = benchmark_module("eval_designs")
     result = eval_designs.evaluate(per_design=2, seed=0, families="renders")
     assert [r["design"] for r in result["rows"]] == list(eval_designs.RENDERS)
     known = eval_designs.KNOWN_VETOED
@@ -49,13 +35,13 @@ def test_generator_style_renders_are_not_vetoed_and_each_family_is_reported():
     assert "| sunset with silhouette hills | 0 of 2 | none |" in eval_designs.report(result)
 
 
-def test_each_photo_applies_every_photo_look_once_to_each_photo_after_an_as_shot_row(tmp_path):
+def test_each_photo_applies_every_photo_look_once_to_each_photo_after_an_as_shot_row(tmp_path, benchmark_module):
     """--each-photo: a look's vetoes read against the same photos as shot (pass 17's looks: retouch, painterly, HDR,
     unsharp mask, black and white, duotone, posterization)."""
     from PIL import Image
     from skimage import data
 
-    eval_designs = _eval_designs()
+    eval_designs = benchmark_module("eval_designs")
     for name in ("coffee", "chelsea"):
         Image.fromarray(getattr(data, name)()).save(tmp_path / f"{name}.png")
     result = eval_designs.evaluate(per_design=5, seed=0, families="renders", photo_dir=tmp_path, each_photo=True)

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _eval_renderings():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import eval_renderings
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return eval_renderings
-
 
 @pytest.mark.parametrize(("angle", "dy", "dx", "reach"), [(0.0, 0, 1, 4), (45.0, -1, 1, 3), (90.0, -1, 0, 4)])
-def test_a_motion_smear_spreads_a_point_along_a_line_of_its_length_and_angle(angle, dy, dx, reach):
+def test_a_motion_smear_spreads_a_point_along_a_line_of_its_length_and_angle(angle, dy, dx, reach,
+                                                                              benchmark_module):
     """8% of a 100 px side: a 9 px line through the point (4 px each way; 3 px each way on the diagonal)."""
-    er = _eval_renderings()
+    er = benchmark_module("eval_renderings")
     dot = np.zeros((100, 120, 3), np.uint8)
     dot[50, 60] = 255
     out = np.asarray(er.motion(0.08, angle)(Image.fromarray(dot)))[..., 0]
@@ -35,8 +22,8 @@ def test_a_motion_smear_spreads_a_point_along_a_line_of_its_length_and_angle(ang
     assert out.max() - out[out > 0].min() <= 1
 
 
-def test_every_rendering_runs_and_the_heavy_blurs_are_heavier():
-    er = _eval_renderings()
+def test_every_rendering_runs_and_the_heavy_blurs_are_heavier(benchmark_module):
+    er = benchmark_module("eval_renderings")
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 256, (96, 128, 3)).astype(np.uint8))
     for name, (_, checks, render) in er.RENDERINGS.items():
