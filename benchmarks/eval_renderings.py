@@ -7,7 +7,7 @@ made with the tools someone else would reach for, not with the clean set's own r
 The clean set (:mod:`creative4u.data.degrade`) renders over-exposure as a gain in linear light, blur as Gaussian,
 defocus and motion kernels, compression as a JPEG save, noise as Gaussian grain, a border as a 4-14% frame. A user's
 test set may instead brighten with ``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV
-value as ImageNet-C does, darken with a gamma, save as WebP or shrink and re-enlarge, blur far harder or smear along a
+value as ImageNet-C does, darken with a gamma, save as WebP or AVIF or shrink and re-enlarge, blur far harder or smear along a
 straight line (a motion kernel on the sRGB values), add salt-and-pepper, speckle or shot noise, paste a thin frame, cut
 contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or wash colours out with
 ``ImageEnhance.Color``. Each rendering here is applied to clean images of the splits no threshold was tuned on and
@@ -214,6 +214,8 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
     "compression: WebP q5 file": ("compression", ("compression",), encoded("WEBP", 5)),
     "compression: WebP q20 file": ("compression", ("compression",), encoded("WEBP", 20)),
     "compression: WebP q5, pixels only": ("compression", ("compression",), encoded("WEBP", 5, False)),
+    "compression: AVIF q5 file": ("compression", ("compression",), encoded("AVIF", 5)),
+    "compression: AVIF q20 file": ("compression", ("compression",), encoded("AVIF", 20)),
     "blur: PIL Gaussian, radius 0.5% of side": ("blur", ("sharpness",), gaussian(0.005)),
     "blur: PIL Gaussian, radius 1% of side": ("blur", ("sharpness",), gaussian(0.01)),
     "blur: PIL box, radius 0.5% of side": ("blur", ("sharpness",), box(0.005)),

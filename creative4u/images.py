@@ -48,6 +48,10 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"II*\x00", 0, "TIFF"),
     (b"MM\x00*", 0, "TIFF"),
 )
+# ISO base media files (an ``ftyp`` box first) are told apart by their brands: AVIF decodes (Pillow >= 11.2),
+# HEIF/HEIC does not (Pillow has no HEVC decoder), so it gets its own clear error instead of "not an image".
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
 
 
 class ImageLoadError(ValueError):
@@ -161,7 +165,22 @@ def sniff_format(data: bytes) -> str | None:
             if fmt == "WEBP" and data[:4] != b"RIFF":
                 continue
             return fmt
-    return None
+    return _sniff_iso_bmff(data)
+
+
+def _sniff_iso_bmff(data: bytes) -> str | None:
+    """The format of an ISO base media file, from its ``ftyp`` box's brands: "AVIF", "HEIF" or None.
+
+    >>> _sniff_iso_bmff(b"\\0\\0\\0\\x1cftypavif\\0\\0\\0\\0avifmif1miaf"), _sniff_iso_bmff(b"ftyp")
+    ('AVIF', None)
+    """
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return None
+    size = min(int.from_bytes(data[:4], "big"), len(data), 256)
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, max(size, 16) - 3, 4)}
+    if brands & _AVIF_BRANDS:
+        return "AVIF"
+    return "HEIF" if brands & _HEIF_BRANDS else None
 
 
 def _read_source(source: str | os.PathLike | bytes, name: str, max_bytes: int) -> bytes:
@@ -248,6 +267,9 @@ def load_image(
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageLoadError(name, "not an image (unrecognised file signature)")
+    if fmt == "HEIF":
+        raise ImageLoadError(name, "HEIF/HEIC images are not supported (no decoder here): save it as JPEG, PNG, WebP "
+                             "or AVIF")
     try:
         return _decode(data, name, fmt, max_pixels)
     except ImageLoadError:

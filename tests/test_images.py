@@ -103,6 +103,25 @@ def test_sniff_ignores_extension():
     assert sniff_format(b"%PDF-1.7") is None
 
 
+def test_avif_is_read_and_heic_gets_its_own_error(photo):
+    """AVIF (an ISO base media file whose brands say AV1) decodes; HEIF/HEIC, the same box layout with HEVC inside,
+    has no decoder here and says so instead of "not an image"."""
+    import io
+
+    buf = io.BytesIO()
+    photo.save(buf, "AVIF", quality=80)
+    img = load_image(buf.getvalue(), name="a.jpg")  # the extension is not trusted
+    assert img.format == "AVIF" and img.image.size == photo.size
+    assert np.abs(np.asarray(img.image, np.float64) - np.asarray(photo, np.float64)).mean() < 6
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    assert sniff_format(heic) == "HEIF"
+    with pytest.raises(ImageLoadError, match="HEIF/HEIC images are not supported"):
+        load_image(heic, name="photo.heic")
+    assert sniff_format(b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isomiso2" + b"\x00" * 8) is None  # an MP4
+    with pytest.raises(ImageLoadError, match="pixels"):
+        load_image(buf.getvalue(), max_pixels=100)  # the pixel cap holds for AVIF too
+
+
 def test_hash_is_content_based(photo):
     from creative4u.images import LoadedImage
 

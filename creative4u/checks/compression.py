@@ -1,4 +1,5 @@
-"""Heavy compression: blocking on the 8x8 grid, quantised DCT coefficients, and the file's own quality (JPEG, WebP).
+"""Heavy compression: blocking on the 8x8 grid, quantised DCT coefficients, and the file's own quality (JPEG, WebP,
+AVIF).
 
 >>> import io
 >>> from PIL import Image
@@ -15,6 +16,7 @@ Three signals, each explainable with a number in the summary:
 * ``jpeg_quality``: the IJG quality whose standard luma table is closest to the file's quantisation table (JPEG files
   only; a re-saved file shows its last save, so it is one signal among three); for a lossy WebP file, its VP8 luma
   quantiser (``webp_quantiser``) and the libwebp quality it stands for (``webp_quality``, see :func:`webp_quality`);
+  for an AVIF file, its AV1 frame's ``base_q_idx`` (``avif_quantiser``, 0-255, whatever encoder made it);
 * ``blockiness``: mean step across 8-px block boundaries over the largest step at the other phases (about 1 without
   a grid; heavy compression 1.7-8), on the file's own pixels;
 * ``pixel_quality``: the quality implied by the quantisation steps read back from the pixels' 8x8 DCT coefficients
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from creative4u.checks.av1 import avif_quantiser
 from creative4u.checks.base import Check, Measurement
 from creative4u.checks.quality import logistic, native_luma_crop, shared
 from creative4u.checks.quality_measures import blockiness
@@ -110,6 +113,15 @@ def file_webp_quantiser(img: LoadedImage) -> int | None:
         return None
     header = webp_quantiser(img.data)
     return None if header is None else int(header["y_ac_qi"])
+
+
+def file_avif_quantiser(img: LoadedImage) -> int | None:
+    """The AV1 ``base_q_idx`` (0-255) of an AVIF file's primary image; None for any other file or an unreadable
+    header."""
+    if img.format != "AVIF" or not img.data:
+        return None
+    header = avif_quantiser(img.data)
+    return None if header is None else int(header["base_q_idx"])
 
 
 _DCT = np.array([[math.sqrt((1 if k == 0 else 2) / 8) * math.cos((2 * n + 1) * k * math.pi / 16) for n in range(8)]
@@ -250,14 +262,17 @@ class Compression(Check):
     and 8x8 blocking.
 
     Options: ``min_quality`` (the IJG quality at the decision point, default 40), ``min_webp_quality`` (the libwebp
-    quality at the decision point for a lossy WebP file, default 20).
+    quality at the decision point for a lossy WebP file, default 20), ``max_avif_quantiser`` (the AV1 ``base_q_idx``
+    at the decision point for an AVIF file, default 196).
     """
 
     name = "compression"
-    option_names = ("min_quality", "min_webp_quality")
-    description = ("Compression artefacts: file quality (JPEG table, WebP quantiser) and pixel quality estimates (IJG "
-                   "scale), 8x8 blockiness.")
-    version = "10"  # 7: a lossy WebP file's quantiser is its file quality; 10: a step its large coefficients bear out
+    option_names = ("min_quality", "min_webp_quality", "max_avif_quantiser")
+    description = ("Compression artefacts: file quality (JPEG table, WebP and AVIF quantisers) and pixel quality "
+                   "estimates (IJG scale), 8x8 blockiness.")
+    # 7: a lossy WebP file's quantiser is its file quality; 10: a step its large coefficients bear out; 11: an AVIF
+    # file's AV1 quantiser is its file quality
+    version = "11"
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
     # A WebP at quality 20 loses as much as a JPEG at ~24 (mean luma SSIM, 40 clean pictures), well past the JPEG
     # point, and that is deliberate: WebP's loss is smoothing behind a deblocking filter, not 8x8 blocks, and it reads
@@ -265,6 +280,10 @@ class Compression(Check):
     # animals and sea floors): they look clean at their size and their file reads 0.001-0.008; quality <= 15 is
     # flagged.
     MIN_WEBP_QUALITY = 20
+    # AV1's base_q_idx at the same loss as that WebP point: libavif's quality 30 (index 196) reads a mean luma SSIM of
+    # 0.921 against WebP q20's 0.927 (40 clean pictures of the untuned splits); its quality 20 (216) reads 0.898, a
+    # JPEG at ~15. Web encoders' defaults sit far below it (libavif's quality 50-65: index 100-148).
+    MAX_AVIF_QUANTISER, AVIF_WIDTH = 196, 6.0
     BLOCK_CENTRE, BLOCK_WIDTH = 1.45, 0.08
     BLOCK_ALONE = 0.4  # the most blocking alone can score
 
@@ -276,11 +295,16 @@ class Compression(Check):
         file_q = file_jpeg_quality(img)
         webp_qi = file_webp_quantiser(img)
         webp_q = None if webp_qi is None else webp_quality(webp_qi)
+        avif_qi = file_avif_quantiser(img)
         min_q = math.log2(float(self.options.get("min_quality", self.MIN_QUALITY)))
         min_webp = self.options.get("min_webp_quality", self.MIN_WEBP_QUALITY)
-        # The file's own quality: a JPEG's table on the IJG scale, a WebP's setting on libwebp's (its own point).
+        max_avif = float(self.options.get("max_avif_quantiser", self.MAX_AVIF_QUANTISER))
+        # The file's own quality: a JPEG's table on the IJG scale, a WebP's setting on libwebp's, an AVIF's AV1
+        # quantiser index (each at its own point).
         if webp_q is not None:
             s_file = logistic(-math.log2(max(webp_q, 1)), -math.log2(float(min_webp)), self.QUALITY_WIDTH)
+        elif avif_qi is not None:
+            s_file = logistic(float(avif_qi), max_avif, self.AVIF_WIDTH)
         else:
             s_file = 0.0 if file_q is None else logistic(-math.log2(file_q), -min_q, self.QUALITY_WIDTH)
         s_pixels = logistic(-math.log2(pixel_q), -min_q, self.QUALITY_WIDTH)
@@ -288,19 +312,24 @@ class Compression(Check):
         # Blocking alone is weak evidence: a smooth gradient saved at q95 has steps only at block edges (a high ratio
         # of tiny steps). It supports, the quantisation steps (file table or pixels) decide.
         score = max(s_file, s_pixels, min(s_block, self.BLOCK_ALONE))
-        values = {"jpeg_quality": file_q, "webp_quantiser": webp_qi, "webp_quality": webp_q, "pixel_quality": pixel_q,
+        values = {"jpeg_quality": file_q, "webp_quantiser": webp_qi, "webp_quality": webp_q, "avif_quantiser": avif_qi,
+                  "pixel_quality": pixel_q,
                   "dct_steps": steps, "blockiness": round(grid, 3),
                   "file_quality_score": round(s_file, 4), "pixel_quality_score": round(s_pixels, 4),
                   "blocking_score": round(s_block, 4), "format": img.format}
-        return Measurement(score=score, values=values, summary=self._summary(score, values, grid, min_webp))
+        points = {"webp": min_webp, "avif": max_avif}
+        return Measurement(score=score, values=values, summary=self._summary(score, values, grid, points))
 
-    def _summary(self, score: float, v: dict[str, Any], grid: float, min_webp: Any) -> str:
+    def _summary(self, score: float, v: dict[str, Any], grid: float, points: dict[str, Any]) -> str:
         state = "heavily compressed" if score >= 0.5 else "compression fine"
         file_q, pixel_q = v["jpeg_quality"], v["pixel_quality"]
         if v["webp_quality"] is not None:
             q = (f"WebP saved at quality ~{v['webp_quality']} (quantiser {v['webp_quantiser']} of 127; normal >= "
-                 f"{min_webp}), ")
+                 f"{points['webp']}), ")
+        elif v["avif_quantiser"] is not None:
+            q = f"AVIF quantiser {v['avif_quantiser']} of 255 (normal <= {points['avif']:.0f}), "
         else:
-            q = f"file table quality ~{file_q}, " if file_q is not None else "not a JPEG or lossy WebP file, "
+            q = (f"file table quality ~{file_q}, " if file_q is not None
+                 else "not a JPEG or lossy WebP / AVIF file, ")
         return (f"{state}: {q}quality read from the pixels' DCT steps ~{pixel_q} (normal >= {self.MIN_QUALITY:.0f}), "
                 f"8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.15:.1f})")

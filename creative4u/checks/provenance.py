@@ -62,7 +62,8 @@ _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _C2PA_CONTEXT: list[Any] = []
 _C2PA_LOCK = threading.Lock()
-_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif", "TIFF": "image/tiff"}
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif", "TIFF": "image/tiff",
+         "AVIF": "image/avif"}
 
 
 def _dst_code(value: str) -> str:
