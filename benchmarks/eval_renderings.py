@@ -7,9 +7,9 @@ made with the tools someone else would reach for, not with the clean set's own r
 The clean set (:mod:`creative4u.data.degrade`) renders over-exposure as a gain in linear light, blur as Gaussian,
 defocus and motion kernels, compression as a JPEG save, noise as Gaussian grain, a border as a 4-14% frame. A user's
 test set may instead brighten with ``ImageEnhance.Brightness`` (a gain on the sRGB values), add an offset, lift HSV
-value as ImageNet-C does, darken with a gamma, save as WebP or AVIF or shrink and re-enlarge, blur far harder or smear along a
-straight line (a motion kernel on the sRGB values), add salt-and-pepper, speckle or shot noise, paste a thin frame, cut
-contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or wash colours out with
+value as ImageNet-C does, darken with a gamma, save as WebP or AVIF or shrink and re-enlarge, blur far harder or smear
+along a straight line (a motion kernel on the sRGB values), add salt-and-pepper, speckle or shot noise, paste a thin
+frame, cut contrast with ``ImageEnhance.Contrast``, ImageNet-C's blend or a white fog, or wash colours out with
 ``ImageEnhance.Color``. Each rendering here is applied to clean images of the splits no threshold was tuned on and
 screened by the checks that answer for it (exposure; compression; sharpness, and resolution too for a re-enlarged
 picture; noise; border; contrast; colourfulness), at the profile's thresholds: the share flagged is that rendering's

@@ -54,6 +54,10 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
 
 
+# File suffixes a folder listing treats as pictures (HEIC is left out: it has no decoder here).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff")
+
+
 class ImageLoadError(ValueError):
     """An image could not be read; ``str(err)`` is ``"<name>: <reason>"``.
 

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from creative4u.checks.duplicate import HashStore, default_db_path
-from creative4u.images import ImageLoadError, load_image
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+from creative4u.images import IMAGE_SUFFIXES, ImageLoadError, load_image
 
 
 def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = True) -> Iterator[Path]:

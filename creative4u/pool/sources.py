@@ -21,7 +21,10 @@ import glob as globlib
 import json
 from pathlib import Path
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic")
+from creative4u.images import IMAGE_SUFFIXES as PICTURE_SUFFIXES
+
+# HEIC files are listed too, so that each gets its own "not supported" error in the results instead of vanishing.
+IMAGE_SUFFIXES = (*PICTURE_SUFFIXES, ".heic", ".heif")
 # Columns tried, in order, when a table or JSONL line names its image (``--column`` picks one explicitly).
 IMAGE_COLUMNS = ("image", "path", "image_path", "file", "url", "image_url")
 PAIR_COLUMNS = ("image_a", "image_b")

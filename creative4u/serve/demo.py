@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from creative4u.images import IMAGE_SUFFIXES
 from creative4u.serve.config import GatewayConfig
 from creative4u.serve.protocol import GatewayError, split_queries
 from creative4u.serve.serving import CreativeService, RawImage
@@ -38,7 +39,6 @@ CSS = """
 .c4u-winner {font-size: 1.4em;}
 """
 logger = logging.getLogger("creative4u.demo")
-IMAGE_TYPES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
 def demo_users(config: GatewayConfig) -> list[tuple[str, str]]:
@@ -60,7 +60,7 @@ def demo_users(config: GatewayConfig) -> list[tuple[str, str]]:
 def example_paths(config: GatewayConfig) -> list[str]:
     """The preloaded example creatives (the config's folder, else the package's bundled samples)."""
     folder = Path(config.demo_examples)
-    found = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_TYPES) if folder.is_dir() else []
+    found = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
     if not found:
         from creative4u.pipeline import default_samples
 

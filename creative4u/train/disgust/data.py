@@ -34,9 +34,8 @@ import torch
 import torch.nn.functional as F
 
 from creative4u.checks.disgust_format import resize_uint8
-from creative4u.images import ImageLoadError, load_image
+from creative4u.images import IMAGE_SUFFIXES, ImageLoadError, load_image
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 LAYOUT_HINT = "expected labelled/<class>/*.jpg and unlabelled/*.jpg (see data/disgust/README.md)"
 
 
