@@ -249,6 +249,15 @@ def crisp_details(gray: np.ndarray, noise_sigma: float = 0.0, floor: float = 6.0
     return int(peaks.sum())
 
 
+def blur_by_orientation(own: np.ndarray, bins: np.ndarray, percentile: float = 50.0) -> dict[int, float]:
+    """The typical edge's blur (``percentile`` of the edges' own blur) of each orientation holding >= ``MIN_EDGES``.
+
+    >>> blur_by_orientation(np.array([1.0] * 6 + [2.0] * 3), np.array([0] * 6 + [1] * 3))
+    {0: 1.0}
+    """
+    return {k: float(np.percentile(own[bins == k], percentile)) for k in range(4) if (bins == k).sum() >= MIN_EDGES}
+
+
 def _sharpest(own: np.ndarray, sel: np.ndarray) -> float | None:
     """The ``_SHARPEST`` percentile of the selected edges' blur; None with fewer than ``MIN_EDGES`` of them."""
     return float(np.percentile(own[sel], _SHARPEST)) if sel.sum() >= MIN_EDGES else None
@@ -295,7 +304,8 @@ def _focus_region_blur(own: np.ndarray, bins: np.ndarray, ys: np.ndarray, xs: np
     return max([base, *per_bin.values()]), per_bin
 
 
-def edge_blur(gray: np.ndarray, noise_sigma: float = 0.0, min_contrast: float = 20.0) -> dict[str, Any]:
+def edge_blur(gray: np.ndarray, noise_sigma: float = 0.0, min_contrast: float = 20.0,
+              exclude: np.ndarray | None = None, min_kept: int = 0) -> dict[str, Any]:
     """Blur radius (Gaussian sigma, px) of the image's sharpest edges; the worst orientation in focus wins.
 
     Each edge is re-blurred by a known amount: a sharp edge loses much of its gradient, an already blurred one
@@ -303,7 +313,9 @@ def edge_blur(gray: np.ndarray, noise_sigma: float = 0.0, min_contrast: float = 
     averaged along each edge and the expected noise energy is subtracted, so grain does not pass for detail.
     Reading the sharpest few edges keeps a crisp subject on a soft background sharp; reading each orientation
     separately (inside the in-focus region) catches motion blur, which leaves edges parallel to the motion crisp.
-    Only edges whose step is at least ``min_contrast`` grey levels count.
+    Only edges whose step is at least ``min_contrast`` grey levels count, and with ``exclude`` (a boolean mask of
+    ``gray``'s shape) only those outside it, when >= ``min_kept`` of them are (else no reading: sigma NaN);
+    ``n_excluded`` says how many were left out.
 
     >>> ramp = np.tile(np.repeat(np.array([40.0, 200.0], np.float32), 64), (128, 1))
     >>> square = np.ascontiguousarray(np.maximum(ramp, ramp.T))
@@ -331,10 +343,20 @@ def edge_blur(gray: np.ndarray, noise_sigma: float = 0.0, min_contrast: float = 
     own = np.sqrt(np.maximum(total * total - _PRE_SIGMA**2, 0.0))
     strong = ga * math.sqrt(2 * math.pi) * np.maximum(total, 0.5) >= min_contrast  # the edge's step height
     ys, xs, own, bins = ys[strong], xs[strong], own[strong], bins[strong]
+    if exclude is None:
+        return _reading(own, bins, ys, xs)
+    keep = ~exclude[ys, xs]
+    if keep.sum() < max(min_kept, MIN_EDGES):  # too few left to judge on: no reading
+        return _reading(own[:0], bins[:0], ys[:0], xs[:0]) | {"n_excluded": int((~keep).sum())}
+    return _reading(own[keep], bins[keep], ys[keep], xs[keep]) | {"n_excluded": int((~keep).sum())}
+
+
+def _reading(own: np.ndarray, bins: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> dict[str, Any]:
+    out = {"n_edges": int(own.size), "own": own, "bins": bins, "ys": ys, "xs": xs, "n_excluded": 0}
     if own.size < MIN_EDGES:
-        return {"sigma": float("nan"), "per_orientation": {}, "n_edges": int(own.size), "own": own, "ys": ys, "xs": xs}
+        return out | {"sigma": float("nan"), "per_orientation": {}}
     sigma, per_bin = _focus_region_blur(own, bins, ys, xs)
-    return {"sigma": sigma, "per_orientation": per_bin, "n_edges": int(own.size), "own": own, "ys": ys, "xs": xs}
+    return out | {"sigma": sigma, "per_orientation": per_bin}
 
 
 def focus_map(shape: tuple[int, ...], ys: np.ndarray, xs: np.ndarray, own: np.ndarray, block: int = 16) -> np.ndarray:
