@@ -13,10 +13,12 @@ reading); this check decides whether they make a frame.
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from creative4u.checks.band_measures import (
     COARSE_TOL,
@@ -116,6 +118,36 @@ def framing_bands(img: LoadedImage, side: int = BORDER_SIDE) -> dict[str, Any]:
 _Reading = tuple[float, dict[str, Any], dict[str, int], int, int]
 
 
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def transparent_bands(img: LoadedImage, widths: dict[str, int]) -> bool:
+    """Whether the file is (>= 95%) transparent in the bands of ``widths`` (the picture's px per side): a picture on
+    a transparent margin, which every viewer shows on some paint (here white), reads as a frame.
+
+    >>> import io
+    >>> from PIL import Image
+    >>> pic = Image.new("RGBA", (100, 80), (0, 0, 0, 0)); pic.paste((200, 30, 30, 255), (10, 10, 90, 70))
+    >>> buf = io.BytesIO(); pic.save(buf, "PNG")
+    >>> from creative4u.images import load_image
+    >>> transparent_bands(load_image(buf.getvalue()), {"top": 10, "bottom": 10, "left": 10, "right": 10})
+    True
+    """
+    mode = img.original_mode
+    if not img.data or not (mode in _ALPHA_MODES or (mode == "P" and "transparency" in img.info)):
+        return False
+    try:
+        with Image.open(io.BytesIO(img.data)) as im:
+            alpha = np.asarray(ImageOps.exif_transpose(im.convert("RGBA")).getchannel("A"))
+    except Exception:  # noqa: BLE001 - the file decoded once already; any trouble here only drops the remark
+        return False
+    strips = [alpha[: widths.get("top", 0)], alpha[alpha.shape[0] - widths.get("bottom", 0):],
+              alpha[:, : widths.get("left", 0)], alpha[:, alpha.shape[1] - widths.get("right", 0):]]
+    values = np.concatenate([strip.reshape(-1) for strip, side in zip(strips, SIDES, strict=True)
+                             if widths.get(side, 0) > 0] or [np.zeros(0, np.uint8)])
+    return values.size > 0 and float((values < 13).mean()) >= 0.95
+
+
 class Border(Check):
     """Frames, letterbox bars and pasted borders: uniform bands along the sides with straight inner edges.
 
@@ -153,6 +185,9 @@ class Border(Check):
         evidence = [Evidence("bands", {**widths, "sides": [s for s in SIDES if widths[s] > 0]},
                              "uniform bands along the sides (px)")]
         summary = self._summary(widths, score, lines, opened, gutters, card=values["inset_card"])
+        if score >= 0.5 and transparent_bands(img, widths):
+            values["transparent_margin"] = True
+            summary += "; the bands are the file's transparent margin, which is shown on white"
         return Measurement(score=score, values=values, evidence=evidence, summary=summary)
 
     def _read(self, img: LoadedImage, side: int, lines: float) -> _Reading:

@@ -572,3 +572,24 @@ def test_a_cut_out_with_a_feathered_matte_is_sharp_but_a_blurred_cut_out_is_not(
     assert crisp.score < 0.5 and crisp.values["outline_edges_left_out"] > 50
     assert "without the softer outline" in crisp.summary and "cut-out's matte" in crisp.summary
     assert blurred.score >= 0.9 and blurred.summary.startswith("blurred")
+
+
+def test_a_transparent_margin_is_a_frame_and_the_summary_says_it_is_the_files_transparency(photos):
+    """A picture pasted on a transparent canvas is shown on white (or the slot's paint): the same frame as a white one,
+    and the summary names the cause, which the file's owner cannot see in their editor."""
+    photo, pad = photos["coffee"], 40
+    clear = Image.new("RGBA", (photo.width + 2 * pad, photo.height + 2 * pad), (0, 0, 0, 0))
+    clear.paste(photo.convert("RGBA"), (pad, pad))
+    white = Image.new("RGB", clear.size, "white")
+    white.paste(photo, (pad, pad))
+    check = get_check("border")
+    on_clear, on_white = (check.measure(load_image(_png(im))) for im in (clear, white))
+    assert on_clear.score >= 0.9 and on_white.score >= 0.9
+    assert on_clear.values["transparent_margin"] and "transparent margin" in on_clear.summary
+    assert "transparent_margin" not in on_white.values and "transparent" not in on_white.summary
+
+
+def _png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
