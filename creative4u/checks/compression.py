@@ -34,7 +34,7 @@ from PIL import Image
 
 from creative4u.checks.av1 import avif_quantiser
 from creative4u.checks.base import Check, Measurement
-from creative4u.checks.quality import logistic, native_luma_crop, shared
+from creative4u.checks.quality import logistic, native_luma_crop, pixel_art, shared
 from creative4u.checks.quality_measures import blockiness
 from creative4u.checks.vp8 import webp_quantiser
 from creative4u.images import LoadedImage
@@ -271,7 +271,7 @@ class Compression(Check):
     description = ("Compression artefacts: file quality (JPEG table, WebP and AVIF quantisers) and pixel quality "
                    "estimates (IJG scale), 8x8 blockiness.")
     # 7: a lossy WebP file's quantiser is its file quality; 10: a step its large coefficients bear out; 11: an AVIF
-    # file's AV1 quantiser is its file quality
+    # file's AV1 quantiser is its file quality, a picture enlarged by repeating pixels is read on its own pixels
     version = "11"
     MIN_QUALITY, QUALITY_WIDTH = 40.0, 0.12  # IJG quality at the decision point; width on a log2 scale
     # A WebP at quality 20 loses as much as a JPEG at ~24 (mean luma SSIM, 40 clean pictures), well past the JPEG
@@ -289,6 +289,12 @@ class Compression(Check):
 
     def measure(self, img: LoadedImage) -> Measurement:
         gray = shared(img, "native_crop", lambda: native_luma_crop(img))
+        # Pixel art enlarged k times by repeating pixels: at k = 8 or 16 every 8x8 block is one flat colour on the
+        # file's grid, as JPEG's coarsest quantisation leaves it. The art's own pixels are read instead.
+        art = pixel_art(img)
+        repeat = 1 if art is None else art[1]
+        if art is not None:
+            gray = art[0].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         grid = blockiness(gray)
         steps = dct_quant_steps(gray[:384, :384])
         pixel_q = quality_from_steps(consistent_steps(steps))
@@ -316,7 +322,7 @@ class Compression(Check):
                   "pixel_quality": pixel_q,
                   "dct_steps": steps, "blockiness": round(grid, 3),
                   "file_quality_score": round(s_file, 4), "pixel_quality_score": round(s_pixels, 4),
-                  "blocking_score": round(s_block, 4), "format": img.format}
+                  "blocking_score": round(s_block, 4), "format": img.format, "pixel_repeat": repeat}
         points = {"webp": min_webp, "avif": max_avif}
         return Measurement(score=score, values=values, summary=self._summary(score, values, grid, points))
 
@@ -331,5 +337,7 @@ class Compression(Check):
         else:
             q = (f"file table quality ~{file_q}, " if file_q is not None
                  else "not a JPEG or lossy WebP / AVIF file, ")
+        art = (f"; read on the picture's own pixels (each repeated {v['pixel_repeat']}x{v['pixel_repeat']}: pixel art "
+               "or an icon enlarged)" if v["pixel_repeat"] > 1 else "")
         return (f"{state}: {q}quality read from the pixels' DCT steps ~{pixel_q} (normal >= {self.MIN_QUALITY:.0f}), "
-                f"8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.15:.1f})")
+                f"8x8 blockiness {grid:.2f} (normal <= {self.BLOCK_CENTRE - 0.15:.1f}){art}")

@@ -25,6 +25,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from creative4u.checks.base import Check, Measurement, heatmap_evidence
 from creative4u.checks.learned_view import learned_key, with_learned_view
@@ -45,6 +46,7 @@ from creative4u.checks.quality_measures import (
     line_profile,
     noise_level,
     noise_levels,
+    pixel_repeat,
     plain_canvas,
     resampling_peak,
 )
@@ -285,6 +287,9 @@ class Sharpness(Check):
         return with_learned_view(self, img, hand, ("blur",), ("blurred", "sharp"))
 
     def _measure_hand(self, img: LoadedImage) -> Measurement:
+        art = pixel_art(img)
+        if art is not None:
+            return self._own_pixels(img, art)
         gray = luma(img, SHARP_SIDE)
         # Noise was measured at the detail scale; area downscaling by k divides white noise by k.
         noise = image_noise(img) * max(gray.shape) / max(img.gray(DETAIL_SIDE).shape)
@@ -328,6 +333,21 @@ class Sharpness(Check):
         heat = focus_map(gray.shape, res["ys"], res["xs"], res["own"])
         return Measurement(score=score, values=values, summary=summary,
                            evidence=[heatmap_evidence(heat, "focus map: bright = crisp edges")])
+
+    PIXEL_ART_MIN_SIDE = 128  # smaller art holds too few edges for the estimator (40-64 px: "no distinct edge")
+
+    def _own_pixels(self, img: LoadedImage, art: tuple[np.ndarray, int]) -> Measurement:
+        """Pixel art (:func:`pixel_art`) is judged on its own pixels: enlarged, its diagonals are staircases that read
+        as soft edges (14 of 120 photos turned into 32-colour art of 40-128 px and enlarged 6-16x read "blurred")."""
+        own, repeat = art
+        if max(own.shape[:2]) < self.PIXEL_ART_MIN_SIDE:
+            return Measurement(score=0.15, values={"pixel_repeat": repeat, "own_size": [own.shape[1], own.shape[0]]},
+                               summary=f"pixel art: {own.shape[1]} x {own.shape[0]} pixels, each repeated {repeat}x"
+                                       f"{repeat}; crisp by construction, too few pixels to judge focus on")
+        inner = self._measure_hand(LoadedImage.from_pil(Image.fromarray(own), img.name))
+        values = {**inner.values, "pixel_repeat": repeat}
+        summary = f"{inner.summary}; read on the picture's own pixels (each repeated {repeat}x{repeat}: pixel art)"
+        return Measurement(score=inner.score, values=values, summary=summary, evidence=inner.evidence)
 
     # A picture uploaded at >= 900 px is also judged at its own size (up to 1024 px): shown large (a hero banner, a
     # product page's zoom), a blur that the 512 px reading shrinks away is plain. 1.3 px there (0.766, the profile's
@@ -411,6 +431,30 @@ class Sharpness(Check):
                                f"shapes (coarse structure {structure:.1f} >= {self.STRUCTURE_MIN:.0f})")
         return Measurement(score=0.15, values=values, summary=f"smooth design (gradients, flat colour): no edges to "
                            f"judge focus on (coarse structure {structure:.1f})")
+
+
+PIXEL_ART_COLOURS = 256  # a palette; a photo shrunk and enlarged by repeating pixels keeps thousands of colours
+
+
+def pixel_art(img: LoadedImage) -> tuple[np.ndarray, int] | None:
+    """``(its own pixels as RGB, k)`` for pixel art shown large: every pixel repeated k x k (a nearest-neighbour
+    enlargement, :func:`pixel_repeat`) and at most ``PIXEL_ART_COLOURS`` colours; None for anything else (a photo
+    enlarged that way is a low-resolution photo and is read as shown).
+
+    >>> from PIL import Image
+    >>> art = Image.fromarray((np.arange(64).reshape(8, 8) * 4).astype(np.uint8)).convert("RGB")
+    >>> own, k = pixel_art(LoadedImage.from_pil(art.resize((64, 64), Image.Resampling.NEAREST)))
+    >>> own.shape, k
+    ((8, 8, 3), 8)
+    """
+    def compute() -> tuple[np.ndarray, int] | None:
+        repeat, row0, col0 = pixel_repeat(shared(img, "native_crop", lambda: native_luma_crop(img)))
+        if repeat < 2:
+            return None
+        own = np.ascontiguousarray(np.asarray(img.image)[row0::repeat, col0::repeat])
+        packed = own[..., 0].astype(np.uint32) << 16 | own[..., 1].astype(np.uint32) << 8 | own[..., 2]
+        return (own, repeat) if len(np.unique(packed)) <= PIXEL_ART_COLOURS else None
+    return shared(img, "pixel_art", compute)
 
 
 def cutout_outline(canvas: np.ndarray, reach: int = 6) -> np.ndarray:

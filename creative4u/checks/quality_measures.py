@@ -141,6 +141,26 @@ def blockiness(gray: np.ndarray) -> float:
     return float(np.mean(ratios)) if ratios else 1.0
 
 
+def pixel_repeat(gray: np.ndarray, max_factor: int = 32) -> tuple[int, int, int]:
+    """``(k, row phase, column phase)`` when every row and every column of ``gray`` comes in runs of a multiple of
+    ``k`` (2 <= k <= ``max_factor``): a picture enlarged k times by repeating pixels (pixel art, an icon shown
+    large); ``(1, 0, 0)`` otherwise. A decoded JPEG's rows are never repeated exactly.
+
+    >>> art = np.kron(np.arange(48.0).reshape(6, 8) % 7, np.ones((8, 8))); pixel_repeat(art[3:, 5:])
+    (8, 5, 3)
+    >>> pixel_repeat(np.random.default_rng(0).normal(size=(64, 64)))
+    (1, 0, 0)
+    """
+    rows = np.flatnonzero(np.any(gray[1:] != gray[:-1], axis=1)) + 1  # where a new run of equal rows starts
+    cols = np.flatnonzero(np.any(gray[:, 1:] != gray[:, :-1], axis=0)) + 1
+    if len(rows) < 4 or len(cols) < 4:
+        return 1, 0, 0
+    k = int(np.gcd.reduce(np.concatenate([np.diff(rows), np.diff(cols)])))
+    if not 2 <= k <= max_factor:
+        return 1, 0, 0
+    return k, int(rows[0] % k), int(cols[0] % k)
+
+
 # ----------------------------------------------------------------------------------------------------- sharpness
 _PRE_SIGMA = 0.8  # pre-smoothing keeps grain out of the gradients; its width is removed again from each estimate
 _REBLUR_SIGMA = 1.5  # the extra blur whose effect on each edge reveals that edge's own blur (Zhuo & Sim 2011)

@@ -593,3 +593,21 @@ def _png(im: Image.Image) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("factor", [8, 16])
+def test_pixel_art_enlarged_by_repeating_pixels_is_neither_compressed_nor_blurred(photos, factor):
+    """A 32-colour sprite of 64 px shown 8x or 16x: each 8x8 block of the file is one flat colour, as JPEG's coarsest
+    quantisation leaves it (compression v10 vetoed 39 of 40 such pictures), and its diagonals are staircases that
+    read soft. Both checks read the art's own pixels. A photo enlarged the same way keeps thousands of colours: it is a
+    low-resolution photo, read as shown (still flagged)."""
+    small = photos["astronaut"].resize((64, 64), Image.Resampling.BOX)
+    art = small.quantize(32).convert("RGB").resize((64 * factor, 64 * factor), Image.Resampling.NEAREST)
+    blocky = small.resize((64 * factor, 64 * factor), Image.Resampling.NEAREST)
+    compression, sharpness = get_check("compression"), get_check("sharpness")
+    shown = load_image(_png(art))
+    c, s = compression.measure(shown), sharpness.measure(shown)
+    assert c.score < 0.5 and c.values["pixel_repeat"] == factor and "pixel art" in c.summary
+    assert s.score < 0.5 and s.values["pixel_repeat"] == factor and "pixel art" in s.summary
+    photo = compression.measure(load_image(_png(blocky)))
+    assert photo.score >= 0.7 and photo.values["pixel_repeat"] == 1
