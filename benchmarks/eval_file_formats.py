@@ -6,10 +6,11 @@ the default profile's verdict?
 
 An advertiser uploads whatever their tools wrote: a CMYK JPEG from print, a palette PNG or GIF, a 16-bit PNG, a
 WebP or AVIF from a CDN, a phone JPEG rotated by its EXIF tag, a product cut out onto transparency by a background
-remover (a feathered alpha edge) and shown on white. Each clean picture of the splits no threshold was tuned on is
-written each way and screened by the whole default profile; the row says how many files failed to load, how many
-were vetoed, and how many verdicts (veto or any flag) moved against the same picture as a plain PNG. A greyscale
-copy and a cut-out are new pictures, not new files: their rows say what the checks make of that style.
+remover (a feathered alpha edge) and shown on white, pixel art enlarged by repeating pixels. Each clean picture of
+the splits no threshold was tuned on is written each way and screened by the whole default profile; the row says how
+many files failed to load, how many were vetoed, and how many verdicts (veto or any flag) moved against the same
+picture as a plain PNG. A greyscale copy, a cut-out and pixel art are new pictures, not new files: their rows say what
+the checks make of that style.
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def cut_out(feather: float, shape: str = "ellipse") -> Writer:
     return write
 
 
+def pixel_art(factor: int, fmt: str = "PNG") -> Writer:
+    """The picture as 32-colour pixel art 64 px wide, enlarged ``factor`` x by repeating pixels, saved as ``fmt``."""
+    def write(im: Image.Image) -> bytes:
+        small = im.resize((64, max(1, round(64 * im.height / im.width))), Image.Resampling.BOX).quantize(32)
+        big = small.convert("RGB").resize((small.width * factor, small.height * factor), Image.Resampling.NEAREST)
+        return _save(big, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return write
+
+
 FORMATS: dict[str, Writer] = {
     "PNG (the reference)": lambda im: _save(im, "PNG"),
     "JPEG q80": lambda im: _save(im, "JPEG", quality=80),
@@ -93,6 +103,9 @@ FORMATS: dict[str, Writer] = {
     "cut-out, 3 px feathered matte": cut_out(3),
     "cut-out pentagon, 2 px feathered matte": cut_out(2, "pentagon"),
     "on a transparent margin of 12% (shown on white: a frame)": transparent_margin,
+    "pixel art, 64 px, 32 colours, enlarged 8x (PNG)": pixel_art(8),
+    "pixel art, the same enlarged 16x (PNG)": pixel_art(16),
+    "pixel art, enlarged 8x, saved as JPEG q90": pixel_art(8, "JPEG"),
 }
 
 

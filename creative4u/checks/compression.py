@@ -194,6 +194,29 @@ def comb_support(c: np.ndarray) -> np.ndarray:
     return (count < MIN_SUPPORT) | (fit > SUPPORT_FIT * count)
 
 
+DC_LATTICE_FIT = 0.8  # phase concentration of the block means on their best comb: crushed JPEGs' flat blocks >= 0.85
+
+
+def flat_blocks_quantised(gray: np.ndarray) -> bool:
+    """Whether the 8x8 block means sit on a coarse lattice (a step of 8-40 grey levels, any offset), as JPEG's
+    DC quantisation at quality <= ~20 leaves them: when every block of a picture is flat, that lattice is what tells a
+    crushed JPEG from content that is flat in 8x8 blocks (pixel art enlarged 8x and saved as a JPEG). Blocks clipped
+    at black or white are left out.
+
+    >>> means = 128 + 20 * np.random.default_rng(0).integers(-5, 5, (16, 16)).astype(np.float64)
+    >>> art = np.random.default_rng(1).uniform(0, 255, (16, 16))
+    >>> flat_blocks_quantised(np.kron(means, np.ones((8, 8)))), flat_blocks_quantised(np.kron(art, np.ones((8, 8))))
+    (True, False)
+    """
+    h, w = (gray.shape[0] // 8) * 8, (gray.shape[1] // 8) * 8
+    means = gray[:h, :w].reshape(h // 8, 8, w // 8, 8).mean(axis=(1, 3)).reshape(-1)
+    means = means[(means > 4) & (means < 251)] - 128.0  # a block clipped at black or white left its lattice
+    if means.size < 16:
+        return False
+    fits = [float(np.abs(np.exp(2j * np.pi * means / step).mean())) for step in np.arange(8.0, 40.5, 0.5)]
+    return max(fits) >= DC_LATTICE_FIT
+
+
 def quality_from_steps(steps: list[int]) -> int:
     """The IJG quality whose table has these steps at the three positions (median of the three readings).
 
@@ -297,7 +320,10 @@ class Compression(Check):
             gray = art[0].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         grid = blockiness(gray)
         steps = dct_quant_steps(gray[:384, :384])
-        pixel_q = quality_from_steps(consistent_steps(steps))
+        consistent = consistent_steps(steps)
+        if min(consistent) >= _CANDIDATE_STEPS[-1] and not flat_blocks_quantised(gray[:384, :384]):
+            consistent = [1, 1, 1]  # every block flat, but not on a DC lattice: the content is flat, not crushed
+        pixel_q = quality_from_steps(consistent)
         file_q = file_jpeg_quality(img)
         webp_qi = file_webp_quantiser(img)
         webp_q = None if webp_qi is None else webp_quality(webp_qi)

@@ -603,7 +603,7 @@ class Resolution(Check):
     # "extreme aspect ratio" or "too small" one (options ``min_side`` px and ``max_aspect``, e.g. 50 and 8).
     option_names = ("min_side", "max_aspect")
     description = "Resolution and aspect: short side, aspect ratio, and traces of upscaling from a smaller image."
-    version = "4"  # 4: a trace that shows in the mean tone is a designed repeat
+    version = "5"  # 4: a trace that shows in the mean tone is a designed repeat; 5: pixels repeated k x k
     STRUCTURE_MIN = 2.0  # as in Sharpness: below it the detail ratio of a smooth design says nothing
     MIN_SIDE, SIDE_WIDTH = 320.0, -0.12  # px on the short side, on a log2 scale
     MAX_ASPECT, ASPECT_WIDTH = 3.0, 0.25
@@ -631,8 +631,14 @@ class Resolution(Check):
         s_trace = logistic(trace["peak"], self.PEAK_CENTRE, self.PEAK_WIDTH)
         if trace["pattern"] >= self.PATTERN_MAX:
             s_trace = min(s_trace, self.PATTERN_SCORE)
-        score = max(s_pixels, s_aspect, s_detail, s_trace)
+        # Every pixel repeated k x k (a nearest-neighbour enlargement: pixel art, or a small photo blown up without
+        # smoothing) leaves no interpolation trace: the picture's own size is what its pixels say.
+        repeat = pixel_repeat(shared(img, "native_crop", lambda: native_luma_crop(img)))[0]
+        own_short = max(short / repeat, 1)
+        s_repeat = logistic(math.log2(own_short), math.log2(min_side), self.SIDE_WIDTH) if repeat > 1 else 0.0
+        score = max(s_pixels, s_aspect, s_detail, s_trace, s_repeat)
         values = {"width": w, "height": h, "megapixels": round(w * h / 1e6, 3), "aspect": round(aspect, 3),
+                  "pixel_repeat": repeat, "repeat_score": round(s_repeat, 4),
                   "detail_energy_ratio": round(detail, 4), "resampling_peak": round(trace["peak"], 2),
                   "resampling_period": round(trace["period"], 2), "resampling_pattern": round(trace["pattern"], 2),
                   "coarse_structure": round(structure, 3),
@@ -660,6 +666,10 @@ class Resolution(Check):
                          f"{v['detail_energy_ratio']:.2f} (normal >= {self.DETAIL_CENTRE:.2f})")
         if v["trace_score"] >= 0.5:
             parts.append(f"interpolation pattern repeating every {v['resampling_period']:.1f} px: upscaled")
+        if v["repeat_score"] >= 0.5:
+            k = v["pixel_repeat"]
+            parts.append(f"enlarged {k}x by repeating each pixel (pixel art or a small picture blown up): its own "
+                         f"pixels are {v['width'] // k}x{v['height'] // k}")
         if not parts:
             return f"resolution fine: {v['width']}x{v['height']} px, aspect {v['aspect']:.2f}:1, full detail"
         return "; ".join(parts)

@@ -19,7 +19,7 @@ def test_every_file_loads_with_the_pictures_size_and_pixels(benchmark_module, ph
     ref = np.asarray(photo, np.float64)
     for name, write in ef.FORMATS.items():
         img = load_image(write(photo), name=name)
-        if "cut-out" in name or "margin" in name:
+        if "cut-out" in name or "margin" in name or "pixel art" in name:
             continue  # new pictures: checked below
         assert img.image.size == photo.size, name
         error = np.abs(np.asarray(img.image, np.float64) - (ref.mean(axis=2, keepdims=True) if "greyscale" in name
@@ -39,3 +39,10 @@ def test_cut_outs_show_the_subject_on_white_with_the_feather_asked_for(benchmark
     assert blend[0] == 0 and blend[1] >= 12
     margin = np.asarray(load_image(ef.transparent_margin(photo)).image)
     assert margin.shape[1] == w + 2 * int(0.12 * w) and (margin[:5] == 255).all()
+
+
+def test_pixel_art_is_64_px_of_32_colours_each_pixel_repeated(benchmark_module, photos):
+    ef = benchmark_module("eval_file_formats")
+    art = np.asarray(load_image(ef.pixel_art(8)(photos["coffee"])).image)
+    assert art.shape[1] == 64 * 8 and (art[::8, ::8].repeat(8, 0).repeat(8, 1) == art).all()
+    assert len(np.unique(art.reshape(-1, 3), axis=0)) <= 32

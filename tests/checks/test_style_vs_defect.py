@@ -599,8 +599,9 @@ def _png(im: Image.Image) -> bytes:
 def test_pixel_art_enlarged_by_repeating_pixels_is_neither_compressed_nor_blurred(photos, factor):
     """A 32-colour sprite of 64 px shown 8x or 16x: each 8x8 block of the file is one flat colour, as JPEG's coarsest
     quantisation leaves it (compression v10 vetoed 39 of 40 such pictures), and its diagonals are staircases that
-    read soft. Both checks read the art's own pixels. A photo enlarged the same way keeps thousands of colours: it is a
-    low-resolution photo, read as shown (still flagged)."""
+    read soft. Both checks read the art's own pixels; resolution reports its own size. A photo enlarged the same way
+    (thousands of colours) is not heavy compression either (its flat blocks' means sit on no DC lattice): it is a
+    small photo blown up, which resolution reports."""
     small = photos["astronaut"].resize((64, 64), Image.Resampling.BOX)
     art = small.quantize(32).convert("RGB").resize((64 * factor, 64 * factor), Image.Resampling.NEAREST)
     blocky = small.resize((64 * factor, 64 * factor), Image.Resampling.NEAREST)
@@ -609,5 +610,12 @@ def test_pixel_art_enlarged_by_repeating_pixels_is_neither_compressed_nor_blurre
     c, s = compression.measure(shown), sharpness.measure(shown)
     assert c.score < 0.5 and c.values["pixel_repeat"] == factor and "pixel art" in c.summary
     assert s.score < 0.5 and s.values["pixel_repeat"] == factor and "pixel art" in s.summary
-    photo = compression.measure(load_image(_png(blocky)))
-    assert photo.score >= 0.7 and photo.values["pixel_repeat"] == 1
+    photo = load_image(_png(blocky))
+    assert compression.measure(photo).values["pixel_repeat"] == 1 and compression.measure(photo).score < 0.5
+    buf = io.BytesIO()
+    art.save(buf, "JPEG", quality=90)  # no longer an exact repeat: its flat blocks' means sit on no DC lattice
+    as_jpeg = compression.measure(load_image(buf.getvalue()))
+    assert as_jpeg.score < 0.5 and as_jpeg.values["dct_steps"][0] == 120 and as_jpeg.values["pixel_quality"] == 100
+    for shown_large in (shown, photo):
+        res = get_check("resolution").measure(shown_large)
+        assert res.score >= 0.9 and res.values["pixel_repeat"] == factor and "its own pixels are 64x64" in res.summary
