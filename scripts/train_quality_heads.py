@@ -47,7 +47,7 @@ def extract(root: Path, split: str) -> dict[str, np.ndarray]:
 
     from creative4u.checks.exposure import Exposure
     from creative4u.checks.perception import get_perception
-    from creative4u.checks.quality import Sharpness
+    from creative4u.checks.sharpness import Sharpness
     from creative4u.images import load_image
 
     cv2.setNumThreads(1)

@@ -18,8 +18,8 @@ from creative4u.registry import Registry
 CHECKS: Registry[type[Check]] = Registry("check")
 
 # Quality checks (issue: foundation).
+CHECKS.register("sharpness", "creative4u.checks.sharpness:Sharpness")
 for _name, _cls in {
-    "sharpness": "Sharpness",
     "contrast": "Contrast",
     "noise": "Noise",
     "resolution": "Resolution",

@@ -179,8 +179,8 @@ class Nsfw(Check):
         radial glow on a dark centre 0.5-0.96. The sharpness check's reading decides: fewer than five step edges, or
         the sharpest ramping over >= 8 px (a blurred photo saturates near 7 px, so a blurred nude still has its
         edges). Such a reading is scaled by ``NO_SHAPES_WEIGHT``."""
-        from creative4u.checks.quality import Sharpness
         from creative4u.checks.quality_measures import MIN_EDGES
+        from creative4u.checks.sharpness import Sharpness
 
         report = img.shared("screen-reports", dict).get("sharpness")  # measured earlier in the same screen
         if report is not None and report.status in ("ok", "flagged") and "n_edges" in (report.values or {}):

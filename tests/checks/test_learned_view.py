@@ -11,7 +11,7 @@ from PIL import ImageFilter
 from creative4u.checks import learned_view, perception
 from creative4u.checks.exposure import Exposure
 from creative4u.checks.profile import CheckProfile, load_profile
-from creative4u.checks.quality import Sharpness
+from creative4u.checks.sharpness import Sharpness
 from creative4u.checks.suite import CheckSuite
 from creative4u.images import LoadedImage
 

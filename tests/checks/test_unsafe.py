@@ -128,7 +128,7 @@ def test_a_skin_toned_gradient_with_no_shapes_is_not_nsfw():
 def test_no_shapes_reads_the_sharpness_report_of_the_same_screen(photos, monkeypatch):
     """In a screen the sharpness check has already measured the picture: the NSFW second look reuses that reading
     instead of measuring sharpness again (and a direct call, with no screen, still measures it)."""
-    from creative4u.checks.quality import Sharpness
+    from creative4u.checks.sharpness import Sharpness
     from creative4u.checks.suite import MEMORY_CACHE, CheckSuite
 
     monkeypatch.setattr(unsafe, "opennsfw_score", lambda img: 0.9)  # flag it, so the second look runs
