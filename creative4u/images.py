@@ -274,6 +274,9 @@ def load_image(
     if fmt == "HEIF":
         raise ImageLoadError(name, "HEIF/HEIC images are not supported (no decoder here): save it as JPEG, PNG, WebP "
                              "or AVIF")
+    if fmt == "AVIF" and not _has_decoder("AVIF"):  # a Pillow built without libavif
+        raise ImageLoadError(name, "AVIF is not supported by this Pillow build (no libavif): save it as JPEG, PNG or "
+                             "WebP, or install Pillow's wheels (>= 11.2)")
     try:
         return _decode(data, name, fmt, max_pixels)
     except ImageLoadError:
@@ -282,6 +285,12 @@ def load_image(
         raise ImageLoadError(name, f"image too large to decode ({_short(err)})") from err
     except Exception as err:  # noqa: BLE001 - any decoder failure (a plugin's TypeError too) is this file's error
         raise ImageLoadError(name, f"corrupt or truncated {fmt} ({type(err).__name__}: {_short(err)})") from err
+
+
+def _has_decoder(fmt: str) -> bool:
+    if fmt not in Image.OPEN:
+        Image.init()
+    return fmt in Image.OPEN
 
 
 def _short(err: BaseException) -> str:

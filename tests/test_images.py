@@ -122,6 +122,18 @@ def test_avif_is_read_and_heic_gets_its_own_error(photo):
         load_image(buf.getvalue(), max_pixels=100)  # the pixel cap holds for AVIF too
 
 
+def test_avif_without_a_decoder_says_so(photo, monkeypatch):
+    """A Pillow built without libavif (some distributions' packages) cannot open AVIF: the error names the cause."""
+    import io
+
+    buf = io.BytesIO()
+    photo.save(buf, "AVIF", quality=80)
+    monkeypatch.delitem(Image.OPEN, "AVIF")
+    monkeypatch.setattr(Image, "init", lambda: None)  # else init() would register the plugin again
+    with pytest.raises(ImageLoadError, match="AVIF is not supported by this Pillow build"):
+        load_image(buf.getvalue(), name="a.avif")
+
+
 def test_hash_is_content_based(photo):
     from creative4u.images import LoadedImage
 
