@@ -54,6 +54,20 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
 
 
+# PIL modes that carry transparency (composited on white when loaded).
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_LUMA_601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def luma601(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601 luma of an RGB array as float32 in [0, 255].
+
+    >>> [round(float(v), 2) for v in luma601(np.array([[[255, 255, 255], [255, 0, 0]]], np.uint8))[0]]
+    [255.0, 76.24]
+    """
+    return rgb.astype(np.float32) @ _LUMA_601
+
+
 # File suffixes a folder listing treats as pictures (HEIC is left out: it has no decoder here).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff")
 
@@ -153,8 +167,7 @@ class LoadedImage:
         """Luma (ITU-R 601) as float32 in [0, 255], shared by every check that asks for the same size."""
         key = ("gray", max_side)
         if key not in self._cache:
-            rgb = self.rgb(max_side).astype(np.float32)
-            self._cache[key] = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+            self._cache[key] = luma601(self.rgb(max_side))
         return self._cache[key]
 
 
@@ -226,7 +239,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         return Image.fromarray(arr, "L").convert("RGB")
     if im.mode == "P":
         im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if im.mode in ALPHA_MODES:
         rgba = im.convert("RGBA")
         canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(canvas, rgba).convert("RGB")
@@ -301,9 +314,7 @@ def _short(err: BaseException) -> str:
 def _open_header(data: bytes, fmt: str) -> Image.Image:
     """``Image.open`` for a sniffed format, minus Pillow's open-time pixel guard: only the header is read here, and
     the caller applies creative4u's own cap before any pixel is decoded (the process-wide guard stays as it is)."""
-    if fmt not in Image.OPEN:
-        Image.init()
-    if fmt not in Image.OPEN:  # a Pillow built without this codec: its own error says so
+    if not _has_decoder(fmt):  # a Pillow built without this codec: its own error says so
         return Image.open(io.BytesIO(data), formats=[fmt])
     factory, _accept = Image.OPEN[fmt]
     return factory(io.BytesIO(data), "")

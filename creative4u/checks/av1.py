@@ -93,8 +93,8 @@ def _item_extents(data: bytes, start: int, end: int) -> dict[int, list[tuple[int
     """Item id -> [(file offset, length)] from an ``iloc`` box (file offsets only: construction method 0)."""
     version = data[start]
     r = _Bits(data[start + 4 : end])
-    off_size, len_size, base_size = r.f(4), r.f(4), r.f(4)
-    index_size = r.f(4) if version in (1, 2) else r.f(4) * 0  # reserved in version 0
+    off_size, len_size, base_size, index_bits = r.f(4), r.f(4), r.f(4), r.f(4)
+    index_size = index_bits if version in (1, 2) else 0  # the last 4 bits are reserved in version 0
     count = r.f(16 if version < 2 else 32)
     out: dict[int, list[tuple[int, int]]] = {}
     for _ in range(count):
@@ -112,12 +112,19 @@ def _item_extents(data: bytes, start: int, end: int) -> dict[int, list[tuple[int
     return out
 
 
-def avif_payload(data: bytes) -> bytes | None:
-    """The AV1 bytes of an AVIF's primary image (its first ``av01`` tile for a grid), or None."""
+def _meta(data: bytes) -> tuple[int, int] | None:
+    """The payload of the top-level ``meta`` box, past its FullBox version and flags."""
     meta = _child(data, 0, len(data), b"meta")
+    return None if meta is None else (meta[0] + 4, meta[1])
+
+
+def avif_payload(data: bytes, meta: tuple[int, int] | None = None) -> bytes | None:
+    """The AV1 bytes of an AVIF's primary image (its first ``av01`` tile for a grid), or None; ``meta``:
+    :func:`_meta` when the caller has it."""
+    meta = meta or _meta(data)
     if meta is None:
         return None
-    start, end = meta[0] + 4, meta[1]  # a FullBox: version and flags first
+    start, end = meta
     pitm, iinf, iloc = (_child(data, start, end, k) for k in (b"pitm", b"iinf", b"iloc"))
     if iinf is None or iloc is None:
         return None
@@ -134,10 +141,9 @@ def avif_payload(data: bytes) -> bytes | None:
     return None
 
 
-def _config_sequence_header(data: bytes) -> dict[str, Any] | None:
+def _config_sequence_header(data: bytes, meta: tuple[int, int]) -> dict[str, Any] | None:
     """The sequence header kept in the first ``av1C`` property (``meta/iprp/ipco``), or None."""
-    meta = _child(data, 0, len(data), b"meta")
-    iprp = meta and _child(data, meta[0] + 4, meta[1], b"iprp")
+    iprp = _child(data, *meta, b"iprp")
     ipco = iprp and _child(data, *iprp, b"ipco")
     av1c = ipco and _child(data, *ipco, b"av1C")
     if not av1c:
@@ -336,10 +342,11 @@ def avif_quantiser(data: bytes) -> dict[str, Any] | None:
     if len(data) < 16 or data[4:8] != b"ftyp":
         return None
     try:
-        payload = avif_payload(data)
+        meta = _meta(data)
+        payload = avif_payload(data, meta)
         if payload is None:
             return None
-        seq = _config_sequence_header(data)  # av1C's copy; the item's own sequence header, if any, wins
+        seq = _config_sequence_header(data, meta)  # av1C's copy; the item's own sequence header, if any, wins
         for kind, tid, sid, body in _obus(payload):
             if kind == _OBU_SEQUENCE_HEADER:
                 seq = parse_sequence_header(body)

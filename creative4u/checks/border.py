@@ -37,7 +37,7 @@ from creative4u.checks.band_measures import (
 from creative4u.checks.base import Check, Evidence, Measurement
 from creative4u.checks.quality import BORDER_SIDE, DETAIL_SIDE, colour, logistic, luma, shared
 from creative4u.checks.quality_measures import line_profile
-from creative4u.images import LoadedImage
+from creative4u.images import ALPHA_MODES, LoadedImage
 
 __all__ = ["Border", "band_symmetry", "framing_bands", "span_weight"]
 
@@ -118,9 +118,6 @@ def framing_bands(img: LoadedImage, side: int = BORDER_SIDE) -> dict[str, Any]:
 _Reading = tuple[float, dict[str, Any], dict[str, int], int, int]
 
 
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-
-
 def transparent_bands(img: LoadedImage, widths: dict[str, int]) -> bool:
     """Whether the file is (>= 95%) transparent in the bands of ``widths`` (the picture's px per side): a picture on
     a transparent margin, which every viewer shows on some paint (here white), reads as a frame.
@@ -134,7 +131,7 @@ def transparent_bands(img: LoadedImage, widths: dict[str, int]) -> bool:
     True
     """
     mode = img.original_mode
-    if not img.data or not (mode in _ALPHA_MODES or (mode == "P" and "transparency" in img.info)):
+    if not img.data or not (mode in ALPHA_MODES or (mode == "P" and "transparency" in img.info)):
         return False
     try:
         with Image.open(io.BytesIO(img.data)) as im:

@@ -37,7 +37,7 @@ from creative4u.checks.base import Check, Measurement
 from creative4u.checks.quality import logistic, native_luma_crop, pixel_art, shared
 from creative4u.checks.quality_measures import blockiness
 from creative4u.checks.vp8 import webp_quantiser
-from creative4u.images import LoadedImage
+from creative4u.images import LoadedImage, luma601
 
 # The IJG (libjpeg) standard luminance quantisation table at quality 50, in natural (row-major) order.
 _IJG_LUMA = np.array([
@@ -317,7 +317,7 @@ class Compression(Check):
         art = pixel_art(img)
         repeat = 1 if art is None else art[1]
         if art is not None:
-            gray = art[0].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+            gray = luma601(art[0])
         grid = blockiness(gray)
         steps = dct_quant_steps(gray[:384, :384])
         consistent = consistent_steps(steps)

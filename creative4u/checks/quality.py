@@ -46,7 +46,7 @@ from creative4u.checks.quality_measures import (
     plain_canvas,
     resampling_peak,
 )
-from creative4u.images import LoadedImage
+from creative4u.images import LoadedImage, luma601
 
 __all__ = [
     "Colourfulness", "Contrast", "Noise", "Resolution", "block_mean", "blockiness",
@@ -142,8 +142,7 @@ def native_luma_crop(img: LoadedImage, side: int = 512) -> np.ndarray:
     w, h = img.size
     if max(w, h) <= DETAIL_SIDE:
         return img.gray(DETAIL_SIDE)[:side, :side]  # already the native pixels
-    rgb = np.asarray(img.image.crop((0, 0, min(side, w), min(side, h))), dtype=np.float32)
-    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return luma601(np.asarray(img.image.crop((0, 0, min(side, w), min(side, h)))))
 
 
 def image_noise(img: LoadedImage) -> float:
@@ -255,6 +254,12 @@ def grain_sigma(full: float, half: float) -> float:
 PIXEL_ART_COLOURS = 256  # a palette; a photo shrunk and enlarged by repeating pixels keeps thousands of colours
 
 
+def native_repeat(img: LoadedImage) -> tuple[int, int, int]:
+    """:func:`pixel_repeat` of the file's own pixels (its top-left crop), read once per image."""
+    crop = shared(img, "native_crop", lambda: native_luma_crop(img))
+    return shared(img, "native_repeat", lambda: pixel_repeat(crop))
+
+
 def pixel_art(img: LoadedImage) -> tuple[np.ndarray, int] | None:
     """``(its own pixels as RGB, k)`` for pixel art shown large: every pixel repeated k x k (a nearest-neighbour
     enlargement, :func:`pixel_repeat`) and at most ``PIXEL_ART_COLOURS`` colours; None for anything else (a photo
@@ -267,7 +272,7 @@ def pixel_art(img: LoadedImage) -> tuple[np.ndarray, int] | None:
     ((8, 8, 3), 8)
     """
     def compute() -> tuple[np.ndarray, int] | None:
-        repeat, row0, col0 = pixel_repeat(shared(img, "native_crop", lambda: native_luma_crop(img)))
+        repeat, row0, col0 = native_repeat(img)
         if repeat < 2:
             return None
         own = np.ascontiguousarray(np.asarray(img.image)[row0::repeat, col0::repeat])
@@ -439,7 +444,7 @@ class Resolution(Check):
             s_trace = min(s_trace, self.PATTERN_SCORE)
         # Every pixel repeated k x k (a nearest-neighbour enlargement: pixel art, or a small photo blown up without
         # smoothing) leaves no interpolation trace: the picture's own size is what its pixels say.
-        repeat = pixel_repeat(shared(img, "native_crop", lambda: native_luma_crop(img)))[0]
+        repeat = native_repeat(img)[0]
         own_short = max(short / repeat, 1)
         s_repeat = logistic(math.log2(own_short), math.log2(min_side), self.SIDE_WIDTH) if repeat > 1 else 0.0
         score = max(s_pixels, s_aspect, s_detail, s_trace, s_repeat)
