@@ -9,6 +9,7 @@
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-unseen --sources unseen
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-clipart --sources clipart
     python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-landscapes --sources landscapes
+    python -m creative4u.data.clean_set --out ~/.cache/creative4u/clean-set/v3-fresh --sources fresh
 
 Sources, each file's licence recorded in ``manifest.jsonl``:
 
@@ -34,7 +35,10 @@ Sources, each file's licence recorded in ``manifest.jsonl``:
 * on request (``--sources gcompris``), a ``gcompris`` split added in pass 8: GCompris' teaching pictures, read out of
   the Qt resource bundles of ``gcompris-qt-data`` (:mod:`creative4u.data.qt_rcc`): photographs of animals,
   monuments and landscapes, small photographs of objects and fish (<= 240 px creatives: the originals are
-  320 x 240), and drawings of everyday words laid whole on white (GPL-3+, CC-BY-SA, CC-BY or public domain, per file).
+  320 x 240), and drawings of everyday words laid whole on white (GPL-3+, CC-BY-SA, CC-BY or public domain, per file);
+* on request (``--sources fresh``), a ``fresh`` split added in pass 21: Battle for Wesnoth's painted story scenes
+  (``wesnoth-1.16-data`` and two campaign packages) and 40 of its character portraits laid whole on a dark navy
+  canvas, the look of a game's ad (GPL-2+; the copyright file is not DEP-5, so the source states the licence).
 
 Each item lands in ``dev`` (tune on this) or ``heldout`` (never tuned on) by a hash of its source key (for a graded
 photo, the photo's: the original and its grade share a split), so the split does not move when sources are added. Clean
@@ -92,6 +96,7 @@ class ArtSource:
     max_side: int = 0  # the creatives' long side stays <= this (small originals are not upscaled); 0: the set's side
     bundles: str = ""  # glob of Qt resource bundles (.rcc) holding the pictures; ``patterns`` then match inside them
     canvas: str = ""  # a drawing with alpha: laid whole on this colour and fitted (not cropped to an ad canvas)
+    licence: str = ""  # the package's licence and holder ("GPL-2+|holder") where its copyright file is not DEP-5
 
 
 ART_SOURCES = (
@@ -142,7 +147,21 @@ GCOMPRIS_SOURCES = (
     ArtSource(GCOMPRIS, ("gcompris/src/activities/lang/resource/words_sample/*",), "gcompris/", style="clip_art",
               limit=50, bundles="usr/share/gcompris-qt/rcc/*.rcc", canvas="white"),
 )
-OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes", "gcompris")  # sources that form a split of their own
+# A sixth (``--sources fresh``), added in pass 21 after every threshold was set: Wesnoth's painted story scenes (the
+# core set's and two campaigns': moody, often low-key digital art) and 40 of its character portraits laid whole on a
+# dark navy canvas, the look of a game's ad (GPL-2+).
+WESNOTH = "wesnoth-1.16-data"
+WESNOTH_LICENCE = "GPL-2+|The Battle for Wesnoth contributors"  # its copyright file is not machine-readable
+FRESH_SOURCES = (
+    ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/story/*.jpg",), "", licence=WESNOTH_LICENCE),
+    *(ArtSource(f"wesnoth-1.16-{tag}", (f"usr/share/games/wesnoth/1.16/data/campaigns/{name}/images/story/*",), "",
+                licence=WESNOTH_LICENCE) for tag, name in (("httt", "Heir_To_The_Throne"),
+                                                           ("did", "Descent_Into_Darkness"))),
+    ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/portraits/*/*.png",), "", limit=40,
+              canvas="#1c2233", licence=WESNOTH_LICENCE),
+)
+# Sources that form a split of their own.
+OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes", "gcompris", "fresh")
 PHOTO_GRADES = ("low_key", "high_key", "mono", "sepia")
 SKIMAGE_GRAY = ("camera", "grass", "gravel", "brick")
 RENDER_COUNTS = {"gradient": 10, "flat_illustration": 8, "product_on_white": 8, "product_on_colour": 6,
@@ -232,11 +251,13 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
         root = _unpacked(src.package, cache_dir)
         if root is None:
             continue
-        paragraphs = parse_dep5((root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
+        paragraphs = [] if src.licence else parse_dep5(
+            (root / "usr/share/doc" / src.package / "copyright").read_text(errors="replace"))
         base = _bundle_tree(root, src.bundles) if src.bundles else root
         for path in _art_files(base, src, rng):
             rel = str(path.relative_to(base))
-            licence, holder = _licence(rel.removeprefix(src.strip), paragraphs)
+            licence, holder = (src.licence.split("|", 1) if src.licence
+                               else _licence(rel.removeprefix(src.strip), paragraphs))
             target = min(side, src.max_side or side)
             with Image.open(path) as im:
                 im.draft("RGB", (side * 2, side * 2))
@@ -460,7 +481,8 @@ def build_clean_set(out: str | Path, side: int = 640, seed: int = 0, per_image: 
             "unseen": lambda: chain(art_items(rng, side, cache, UNSEEN_ART), stamp_items(rng, side, cache)),
             "clipart": lambda: clipart_items(rng, side, cache),
             "landscapes": lambda: art_items(rng, side, cache, LANDSCAPES),
-            "gcompris": lambda: art_items(rng, side, cache, GCOMPRIS_SOURCES)}
+            "gcompris": lambda: art_items(rng, side, cache, GCOMPRIS_SOURCES),
+            "fresh": lambda: art_items(rng, side, cache, FRESH_SOURCES)}
     unknown = sorted(set(sources) - set(gens))
     if unknown:  # before anything is fetched or written
         raise ValueError(f"unknown clean-set source(s) {unknown}; valid: {', '.join(gens)}")

@@ -213,6 +213,35 @@ def test_gcompris_pictures_come_out_of_its_resource_bundles_with_the_licence_of_
     assert (root / ".rcc/.complete").is_file()  # extracted once, reused by the next build
 
 
+def test_fresh_split_lays_wesnoth_portraits_on_a_dark_canvas_under_the_packages_licence(tmp_path, monkeypatch):
+    """Wesnoth's copyright file is not DEP-5: its pictures take the licence the source names (GPL-2+); a story scene
+    is cut to an ad canvas and a portrait with alpha lands whole on the dark navy canvas of a game's ad."""
+    from skimage import data
+
+    import creative4u.data.clean_set as cs
+
+    root = tmp_path / "root"
+    story = root / "usr/share/games/wesnoth/1.16/data/core/images/story"
+    portraits = root / "usr/share/games/wesnoth/1.16/data/core/images/portraits/humans"
+    story.mkdir(parents=True)
+    portraits.mkdir(parents=True)
+    Image.fromarray(data.astronaut()).resize((1280, 960)).save(story / "landscape.jpg")
+    figure = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    figure.paste((220, 180, 90, 255), (100, 60, 300, 400))
+    figure.save(portraits / "knight.png")
+    monkeypatch.setattr(cs, "unpack_deb", lambda package, cache_dir=None: root)  # no copyright file is read
+    core, *_, people = cs.FRESH_SOURCES
+    found = cs.art_items(np.random.default_rng(0), 640, tmp_path, (core, people))
+    items = {i.key.rsplit("/", 1)[-1]: i for i in found}
+    assert sorted(items) == ["knight.png", "landscape.jpg"]
+    assert {i.licence for i in items.values()} == {"GPL-2+"}
+    assert all("Wesnoth" in i.attribution for i in items.values())
+    knight = np.asarray(items["knight.png"].image)
+    assert knight.shape == (400, 400, 3) and tuple(knight[5, 5]) == (28, 34, 51)  # whole, not upscaled, on navy
+    assert tuple(knight[200, 200]) == (220, 180, 90)
+    assert max(items["landscape.jpg"].image.size) == 640
+
+
 def _unpacked_package(monkeypatch, root, package: str, paragraphs: str) -> None:
     """``root`` stands for the unpacked Debian ``package``, with a DEP-5 copyright file holding ``paragraphs``."""
     import creative4u.data.clean_set as cs
