@@ -219,6 +219,29 @@ def test_shadows_crushed_by_an_offset_read_underexposed(photos512):
     assert get_check("exposure").measure(_img(Image.fromarray(sky), quality=None)).values["crushed"] is False
 
 
+def test_ink_black_shading_on_a_dark_canvas_is_a_style_and_its_offset_copy_is_crushed():
+    """Painted art on a dark navy canvas (a game's ad): ink-black hatching beside highlights that reach ~230 kept
+    0.56% of the picture textured at black and read "underexposed" before exposure v24 (the crushed reading's top was
+    240); an offset of -60 leaves its top near 170 and is crushed, as before."""
+    from skimage import data
+
+    canvas = Image.new("RGB", (512, 512), (28, 34, 51))
+    figure = Image.fromarray((data.coffee().astype(np.float32) * 0.9).astype(np.uint8)).resize((360, 270))
+    mask = Image.new("L", figure.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, 359, 269), fill=255)
+    canvas.paste(figure, (76, 120), mask)
+    ink = ImageDraw.Draw(canvas)
+    ink.ellipse((76, 120, 435, 389), outline=(0, 0, 0), width=3)
+    for k in range(14):
+        ink.line((100 + 18 * k, 140, 90 + 20 * k, 370), fill=(0, 0, 0), width=3)
+    art = get_check("exposure").measure(_img(canvas))
+    assert art.values["crushed_texture"] > 0.005 and 220 < art.values["brightest_channel_p99_9"] < 240, art.values
+    assert art.score < 0.5 and not art.values["crushed"], art.summary
+    arr = np.asarray(canvas, np.float32)
+    darker = get_check("exposure").measure(_img(Image.fromarray(np.clip(arr - 60, 0, 255).astype(np.uint8))))
+    assert darker.score > 0.5 and darker.values["crushed"], darker.summary
+
+
 def test_summaries_name_the_numbers(photo):
     blurred = get_check("sharpness").measure(_img(photo.filter(ImageFilter.GaussianBlur(4))))
     assert blurred.summary.startswith("blurred: edge sharpness 0.")
