@@ -191,12 +191,12 @@ class Sharpness(Check):
     # spear's shaft) as segments whose ends are crisp steps, and the sharpest edges then read crisp along it. Its
     # spectrum shows it instead (:func:`creative4u.checks.smear.line_smear`): a dip in the power cepstrum at the
     # smear's lag, >= 20 robust deviations deep, whose direction's edges read soft (>= 0.7 px, >= 0.4 px softer than
-    # the crispest orientation) at 512 px, and found in >= 60% of the textured tiles on their own (a smear covers the
-    # whole picture; two parallel cables across a sky dip in 47% of its tiles), at the lag alone (a defocus disc
-    # dips all round the circle through it: 0.53 of the lag's depth there, a line ~0). On every split's clean and blurred
-    # pictures (2,419 + pass 21's 497): motion-blurred copies the edges missed 68 -> 39, blurred / defocused copies
-    # unchanged, clean pictures flagged +1 of 999 (a striped flag). Without the edge condition, striped and periodic
-    # designs (isometric tiles, a sequin wall) make dips as deep.
+    # the crispest orientation) at 512 px; found in >= 60% of the textured tiles on their own (a smear covers the
+    # whole picture; two parallel cables across a sky dip in 47% of its tiles) and at the lag alone (a defocus disc
+    # dips all round the circle through it: 0.53 of the lag's depth there, a line ~0). On every split's clean and
+    # blurred pictures (2,419 + pass 21's 497): motion-blurred copies the edges missed 68 -> 39, blurred / defocused
+    # copies unchanged, clean pictures flagged +1 of 999 (a striped flag). Without the edge condition, striped and
+    # periodic designs (isometric tiles, a sequin wall) make dips as deep.
     SMEAR_Z, SMEAR_SOFT, SMEAR_UNEVEN, SMEAR_AGREEMENT, SMEAR_RING, SMEAR_SCORE = 20.0, 0.7, 0.4, 0.6, 0.3, 0.9
 
     def _line_smear(self, gray: np.ndarray, per: dict[int, float]) -> dict[str, float] | None:
