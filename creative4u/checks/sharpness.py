@@ -58,8 +58,9 @@ class Sharpness(Check):
     option_names = ("learned", "model_dir")
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
     # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring; 11: a cut-out's
-    # feathered outline on a plain canvas is not focus (10 was tried and reverted, benchmarks/README.md pass 19)
-    version = "11"
+    # feathered outline on a plain canvas is not focus (10 was tried and reverted, benchmarks/README.md pass 19); 12: a
+    # straight smear read from the spectrum beside the edges (pass 21)
+    version = "12"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
