@@ -203,17 +203,17 @@ class Sharpness(Check):
 
     def _line_smear(self, gray: np.ndarray, per: dict[int, float]) -> dict[str, float] | None:
         """The spectrum's line smear (see ``SMEAR_Z``) when the edges across it read soft, else None."""
-        if len(per) < 2 or max(per.values()) < self.SMEAR_SOFT or max(per.values()) - min(per.values()) < \
-                self.SMEAR_UNEVEN:
+        def soft(blur: float | None) -> bool:  # soft, and softer than the crispest orientation
+            return blur is not None and blur >= self.SMEAR_SOFT and blur - min(per.values()) >= self.SMEAR_UNEVEN
+
+        if len(per) < 2 or not soft(max(per.values())):
             return None  # cheap gate: no orientation reads soft enough for any smear to count
         smear = line_smear(gray)
         if (smear is None or smear["z"] < self.SMEAR_Z or smear["agreement"] < self.SMEAR_AGREEMENT
                 or smear["ring_share"] >= self.SMEAR_RING):
             return None
         across = per.get(int(orientation_of(smear["angle_deg"])) // 45)  # per is keyed by bin index 0-3
-        if across is None or across < self.SMEAR_SOFT or across - min(per.values()) < self.SMEAR_UNEVEN:
-            return None
-        return {**smear, "edge_blur_across_px": round(across, 3)}
+        return {**smear, "edge_blur_across_px": round(across, 3)} if soft(across) else None
 
     @staticmethod
     def _smear_summary(smear: dict[str, float], per: dict[int, float]) -> str:

@@ -38,7 +38,9 @@ def _tiles(gray: np.ndarray, tile: int) -> list[np.ndarray]:
 def line_smear(gray: np.ndarray, tile: int = SMEAR_TILE) -> dict[str, float] | None:
     """The deepest line-kernel dip of the picture's power cepstrum: ``z`` (its depth in robust standard deviations of
     the cepstrum around it), ``length_px`` and ``angle_deg`` (0 = horizontal, counter-clockwise on screen, 0-180) of
-    the smear it implies, and the textured ``tiles`` read; None when fewer than two tiles have texture."""
+    the smear it implies, ``ring_share`` (the dip all round the circle through the lag, as a share of the lag's own),
+    ``agreement`` (the share of tiles that show it on their own) and the textured ``tiles`` read; None when fewer
+    than two tiles have texture."""
     window = np.outer(np.hanning(tile), np.hanning(tile))
     floor = 1e-2 * tile * tile  # the log spectrum's floor: 8-bit quantisation noise, so empty bins do not dominate
     logs = [np.log(np.abs(np.fft.fft2((t - t.mean()) * window)) ** 2 + floor)
@@ -52,22 +54,31 @@ def line_smear(gray: np.ndarray, tile: int = SMEAR_TILE) -> dict[str, float] | N
     r = np.hypot(dy, dx)
     # The cepstrum of a real picture is symmetric: one half-plane holds every lag once.
     search = (r >= MIN_LAG) & (r <= tile * MAX_LAG_SHARE) & ((dy > 0) | ((dy == 0) & (dx > 0)))
-    vals = cep[search]
-    med = float(np.median(vals))
-    sd = float(np.median(np.abs(vals - med))) * 1.4826 + 1e-12
+    med, sd = _robust(cep[search])
     i = int(np.argmin(np.where(search, cep, np.inf)))
     ly, lx = int(dy.flat[i]), int(dx.flat[i])
-    # A defocus disc notches the spectrum in rings (its Bessel zeros): its cepstrum dips all round the circle through
-    # the lag, a line's at the lag alone. The ring's mean dip away from the lag (> 30 degrees off), as a share of the
-    # lag's own, tells them apart.
-    off = np.abs((np.degrees(np.arctan2(dy, dx) - math.atan2(ly, lx)) + 90.0) % 180.0 - 90.0) > 30.0
-    ring = (np.abs(r - math.hypot(lx, ly)) <= 0.75) & off
     depth = med - float(cep.flat[i])
-    ring_share = (med - float(cep[ring].mean())) / depth if ring.any() and depth > 0 else 0.0
-    return {"z": round((med - float(cep.flat[i])) / sd, 2), "length_px": round(math.hypot(lx, ly), 1),
+    return {"z": round(depth / sd, 2), "length_px": round(math.hypot(lx, ly), 1),
             "angle_deg": round(math.degrees(math.atan2(-ly, lx)) % 180.0, 1), "tiles": len(logs),
-            "ring_share": round(ring_share, 3),
+            "ring_share": round(_ring_share(cep, med, depth, ly, lx), 3),
             "agreement": round(_agreement(ceps, search, c0 + ly, c0 + lx), 3)}
+
+
+def _robust(vals: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 x the median absolute deviation)."""
+    med = float(np.median(vals))
+    return med, float(np.median(np.abs(vals - med))) * 1.4826 + 1e-12
+
+
+def _ring_share(cep: np.ndarray, med: float, depth: float, ly: int, lx: int) -> float:
+    """A defocus disc notches the spectrum in rings (its Bessel zeros): its cepstrum dips all round the circle through
+    the lag, a line's at the lag alone. The circle's mean dip away from the lag (> 30 degrees off), as a share of the
+    lag's own."""
+    c0 = cep.shape[0] // 2
+    dy, dx = np.mgrid[:cep.shape[0], :cep.shape[1]] - c0
+    off = np.abs((np.degrees(np.arctan2(dy, dx) - math.atan2(ly, lx)) + 90.0) % 180.0 - 90.0) > 30.0
+    ring = (np.abs(np.hypot(dy, dx) - math.hypot(lx, ly)) <= 0.75) & off
+    return (med - float(cep[ring].mean())) / depth if ring.any() and depth > 0 else 0.0
 
 
 def _agreement(ceps: list[np.ndarray], search: np.ndarray, y: int, x: int, depth: float = 3.0) -> float:
@@ -75,9 +86,7 @@ def _agreement(ceps: list[np.ndarray], search: np.ndarray, y: int, x: int, depth
     smear of the whole picture shows in every textured part of it, a pair of parallel cables in a few."""
     hits = 0
     for cep in ceps:
-        vals = cep[search]
-        med = float(np.median(vals))
-        sd = float(np.median(np.abs(vals - med))) * 1.4826 + 1e-12
+        med, sd = _robust(cep[search])
         hits += (med - float(cep[y - 1:y + 2, x - 1:x + 2].min())) / sd >= depth
     return hits / len(ceps)
 
