@@ -96,7 +96,8 @@ class ArtSource:
     max_side: int = 0  # the creatives' long side stays <= this (small originals are not upscaled); 0: the set's side
     bundles: str = ""  # glob of Qt resource bundles (.rcc) holding the pictures; ``patterns`` then match inside them
     canvas: str = ""  # a drawing with alpha: laid whole on this colour and fitted (not cropped to an ad canvas)
-    licence: str = ""  # the package's licence and holder ("GPL-2+|holder") where its copyright file is not DEP-5
+    licence: str = ""  # the package's licence, where its copyright file is not DEP-5 (``holder`` then names who)
+    holder: str = ""
 
 
 ART_SOURCES = (
@@ -151,14 +152,15 @@ GCOMPRIS_SOURCES = (
 # core set's and two campaigns': moody, often low-key digital art) and 40 of its character portraits laid whole on a
 # dark navy canvas, the look of a game's ad (GPL-2+).
 WESNOTH = "wesnoth-1.16-data"
-WESNOTH_LICENCE = "GPL-2+|The Battle for Wesnoth contributors"  # its copyright file is not machine-readable
+# Its copyright file is not machine-readable: every file is GPL-2+ and the holders are its many contributors.
+WESNOTH_LICENCE = {"licence": "GPL-2+", "holder": "The Battle for Wesnoth contributors"}
 FRESH_SOURCES = (
-    ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/story/*.jpg",), "", licence=WESNOTH_LICENCE),
+    ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/story/*.jpg",), "", **WESNOTH_LICENCE),
     *(ArtSource(f"wesnoth-1.16-{tag}", (f"usr/share/games/wesnoth/1.16/data/campaigns/{name}/images/story/*",), "",
-                licence=WESNOTH_LICENCE) for tag, name in (("httt", "Heir_To_The_Throne"),
+                **WESNOTH_LICENCE) for tag, name in (("httt", "Heir_To_The_Throne"),
                                                            ("did", "Descent_Into_Darkness"))),
     ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/portraits/*/*.png",), "", limit=40,
-              canvas="#1c2233", licence=WESNOTH_LICENCE),
+              canvas="#1c2233", **WESNOTH_LICENCE),
 )
 # Sources that form a split of their own.
 OUT_OF_SOURCE = ("probe", "unseen", "clipart", "landscapes", "gcompris", "fresh")
@@ -256,7 +258,7 @@ def art_items(rng: np.random.Generator, side: int, cache_dir: Path | None = None
         base = _bundle_tree(root, src.bundles) if src.bundles else root
         for path in _art_files(base, src, rng):
             rel = str(path.relative_to(base))
-            licence, holder = (src.licence.split("|", 1) if src.licence
+            licence, holder = ((src.licence, src.holder) if src.licence
                                else _licence(rel.removeprefix(src.strip), paragraphs))
             target = min(side, src.max_side or side)
             with Image.open(path) as im:
