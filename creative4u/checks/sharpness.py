@@ -59,8 +59,9 @@ class Sharpness(Check):
     description = "Blur / defocus / motion blur: blur radius of the sharpest edges of every orientation (at 512 px)."
     # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring; 11: a cut-out's
     # feathered outline on a plain canvas is not focus (10 was tried and reverted, benchmarks/README.md pass 19); 12: a
-    # straight smear read from the spectrum beside the edges (pass 21); 13: found in 85% of the tiles, not 60%
-    version = "13"
+    # straight smear read from the spectrum beside the edges (pass 21); 13: found in 85% of the tiles, not 60%; 14: or
+    # with no edge across it at all, the lag inside the lags searched
+    version = "14"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
@@ -189,16 +190,17 @@ class Sharpness(Check):
         return inner if matte else res
 
     # A straight smear (camera shake, a motion filter: a line kernel) leaves thin bright things (glints, spray, a
-    # spear's shaft) as segments whose ends are crisp steps, and the sharpest edges then read crisp along it. Its
-    # spectrum shows it instead (:func:`creative4u.checks.smear.line_smear`): a dip in the power cepstrum at the
-    # smear's lag, >= 20 robust deviations deep, whose direction's edges read soft (>= 0.7 px, >= 0.4 px softer than
-    # the crispest orientation) at 512 px; found in >= 85% of the textured tiles on their own (a smear covers the
-    # whole picture: the clean set's smeared copies 91-100% but one at 73%; two parallel cables across a sky 47%,
-    # an upscaled flag of seven equal stripes 81%) and at the lag alone (a defocus disc dips all round the circle
-    # through it: 0.53 of the lag's depth there, a line ~0). On every split's clean and blurred pictures (2,419 +
-    # pass 21's 497): motion-blurred copies the edges missed 68 -> 40, blurred / defocused copies and clean
-    # pictures unchanged. Without the edge condition, striped and periodic designs (isometric tiles, a sequin wall)
-    # make dips as deep.
+    # spear's shaft) as segments whose ends are crisp steps, and the sharpest edges then read crisp along it; a long
+    # one leaves no step across it at all, and the edges along it read crisp. Its spectrum shows it instead
+    # (:func:`creative4u.checks.smear.line_smear`): a dip in the power cepstrum at the smear's lag (inside the lags
+    # searched, not on their rim), >= 20 robust deviations deep, whose direction's edges read soft (>= 0.7 px, >= 0.4
+    # px softer than the crispest orientation) or are gone; found in >= 85% of the textured tiles on their own (a
+    # smear covers the whole picture: the clean set's smeared copies 91-100% but one at 73%; two parallel cables
+    # across a sky 47%, an upscaled flag of seven equal stripes 81%) and at the lag alone (a defocus disc dips all
+    # round the circle through it: 0.53 of the lag's depth there, a line ~0). On every split's clean and blurred
+    # pictures (2,419 + pass 21's 497): motion-blurred copies the edges missed 68 -> 34, blurred / defocused copies
+    # and clean pictures unchanged. Without the edge condition, striped and periodic designs (isometric tiles, a
+    # sequin wall) make dips as deep.
     SMEAR_Z, SMEAR_SOFT, SMEAR_UNEVEN, SMEAR_AGREEMENT, SMEAR_RING, SMEAR_SCORE = 20.0, 0.7, 0.4, 0.85, 0.3, 0.9
 
     def _line_smear(self, gray: np.ndarray, per: dict[int, float]) -> dict[str, float] | None:
@@ -206,22 +208,25 @@ class Sharpness(Check):
         def soft(blur: float | None) -> bool:  # soft, and softer than the crispest orientation
             return blur is not None and blur >= self.SMEAR_SOFT and blur - min(per.values()) >= self.SMEAR_UNEVEN
 
-        if len(per) < 2 or not soft(max(per.values())):
-            return None  # cheap gate: no orientation reads soft enough for any smear to count
+        if not per or (len(per) == 4 and not soft(max(per.values()))):
+            return None  # cheap gate: every orientation has edges and none reads soft enough for a smear to count
         smear = line_smear(gray)
-        if (smear is None or smear["z"] < self.SMEAR_Z or smear["agreement"] < self.SMEAR_AGREEMENT
-                or smear["ring_share"] >= self.SMEAR_RING):
+        if (smear is None or not smear["inside"] or smear["z"] < self.SMEAR_Z
+                or smear["agreement"] < self.SMEAR_AGREEMENT or smear["ring_share"] >= self.SMEAR_RING):
             return None
         across = per.get(int(orientation_of(smear["angle_deg"])) // 45)  # per is keyed by bin index 0-3
+        if across is None:  # a long smear leaves no step edge across it at all
+            return {**smear, "edge_blur_across_px": None}
         return {**smear, "edge_blur_across_px": round(across, 3)} if soft(across) else None
 
     @staticmethod
     def _smear_summary(smear: dict[str, float], per: dict[int, float]) -> str:
-        crisp = min(per.values())
+        across = smear["edge_blur_across_px"]
+        edges = ("no step edge is left across it" if across is None else
+                 f"edges across it ramp over {across:.1f} px, the crispest orientation {min(per.values()):.1f} px")
         return (f"motion-blurred: smeared along a straight line of about {smear['length_px']:.0f} px at "
                 f"{smear['angle_deg']:.0f} degrees (at 512 px; the spectrum's notches of a line kernel, "
-                f"{smear['z']:.0f} deviations deep); edges across it ramp over {smear['edge_blur_across_px']:.1f} px, "
-                f"the crispest orientation {crisp:.1f} px")
+                f"{smear['z']:.0f} deviations deep); {edges}")
 
     STRUCTURE_MIN = 2.0  # coarse-structure std below which a picture is a smooth design (gradient, flat canvas)
     # Soft renderings (aurora, bokeh and nebula wallpapers, airbrushed gradients): the sharpest edge reads >= 8 px.

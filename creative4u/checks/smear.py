@@ -38,9 +38,9 @@ def _tiles(gray: np.ndarray, tile: int) -> list[np.ndarray]:
 def line_smear(gray: np.ndarray, tile: int = SMEAR_TILE) -> dict[str, float] | None:
     """The deepest line-kernel dip of the picture's power cepstrum: ``z`` (its depth in robust standard deviations of
     the cepstrum around it), ``length_px`` and ``angle_deg`` (0 = horizontal, counter-clockwise on screen, 0-180) of
-    the smear it implies, ``ring_share`` (the dip all round the circle through the lag, as a share of the lag's own),
-    ``agreement`` (the share of tiles that show it on their own) and the textured ``tiles`` read; None when fewer
-    than two tiles have texture."""
+    the smear it implies, whether that lag lies ``inside`` the lags searched (not on their rim), ``ring_share`` (the
+    dip all round the circle through the lag, as a share of the lag's own), ``agreement`` (the share of tiles that
+    show it on their own) and the textured ``tiles`` read; None when fewer than two tiles have texture."""
     window = np.outer(np.hanning(tile), np.hanning(tile))
     floor = 1e-2 * tile * tile  # the log spectrum's floor: 8-bit quantisation noise, so empty bins do not dominate
     logs = [np.log(np.abs(np.fft.fft2((t - t.mean()) * window)) ** 2 + floor)
@@ -58,7 +58,11 @@ def line_smear(gray: np.ndarray, tile: int = SMEAR_TILE) -> dict[str, float] | N
     i = int(np.argmin(np.where(search, cep, np.inf)))
     ly, lx = int(dy.flat[i]), int(dx.flat[i])
     depth = med - float(cep.flat[i])
-    return {"z": round(depth / sd, 2), "length_px": round(math.hypot(lx, ly), 1),
+    lag = math.hypot(lx, ly)
+    # A dip on the rim of the lags searched is the slope of something outside them (a trend, stripes wider than the
+    # tile allows), not a located lag.
+    inside = MIN_LAG + 0.5 < lag < tile * MAX_LAG_SHARE - 1.0
+    return {"z": round(depth / sd, 2), "length_px": round(lag, 1), "inside": inside,
             "angle_deg": round(math.degrees(math.atan2(-ly, lx)) % 180.0, 1), "tiles": len(logs),
             "ring_share": round(_ring_share(cep, med, depth, ly, lx), 3),
             "agreement": round(_agreement(ceps, search, c0 + ly, c0 + lx), 3)}

@@ -90,3 +90,17 @@ def test_stripes_with_crisp_edges_are_not_a_smear():
     img = LoadedImage.from_pil(Image.fromarray(flag).filter(ImageFilter.SMOOTH))
     m = Sharpness().measure(img)
     assert m.score < 0.5 and "line_smear" not in m.values, m.summary
+
+
+def test_a_long_smear_that_leaves_no_edge_across_it_is_read_from_the_spectrum(monkeypatch):
+    """A scanned page smeared 28 px sideways keeps only its crisp horizontal edges (the lines' tops and bottoms): the
+    edges alone read it sharp (0.80), while no vertical step is left at all. The spectrum's line decides (v14)."""
+    page = np.stack([data.page()] * 3, -1)
+    photo = np.asarray(Image.fromarray(page).resize((512, 384)))
+    smeared = _jpeg(_smeared(photo, 28, 0.0))
+    found = Sharpness().measure(smeared)
+    assert found.score >= 0.766 and "no step edge is left across it" in found.summary, found.summary
+    assert found.values["line_smear"]["edge_blur_across_px"] is None
+    assert Sharpness().measure(_jpeg(photo)).score < 0.5
+    monkeypatch.setattr(Sharpness, "SMEAR_Z", math.inf)
+    assert Sharpness().measure(smeared).score < 0.5
