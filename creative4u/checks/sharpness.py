@@ -204,7 +204,7 @@ class Sharpness(Check):
     SMEAR_Z, SMEAR_SOFT, SMEAR_UNEVEN, SMEAR_AGREEMENT, SMEAR_RING, SMEAR_SCORE = 20.0, 0.7, 0.4, 0.85, 0.3, 0.9
 
     def _line_smear(self, gray: np.ndarray, per: dict[int, float]) -> dict[str, float] | None:
-        """The spectrum's line smear (see ``SMEAR_Z``) when the edges across it read soft or none is left, else None."""
+        """The spectrum's line smear (``SMEAR_Z``) when the edges across it read soft or none is left; else None."""
         def soft(blur: float | None) -> bool:  # soft, and softer than the crispest orientation
             return blur is not None and blur >= self.SMEAR_SOFT and blur - min(per.values()) >= self.SMEAR_UNEVEN
 
