@@ -214,7 +214,7 @@ class Sharpness(Check):
         if (smear is None or not smear["inside"] or smear["z"] < self.SMEAR_Z
                 or smear["agreement"] < self.SMEAR_AGREEMENT or smear["ring_share"] >= self.SMEAR_RING):
             return None
-        across = per.get(int(orientation_of(smear["angle_deg"])) // 45)  # per is keyed by bin index 0-3
+        across = per.get(orientation_of(smear["angle_deg"]))
         if across is None:  # a long smear leaves no step edge across it at all
             return {**smear, "edge_blur_across_px": None}
         return {**smear, "edge_blur_across_px": round(across, 3)} if soft(across) else None

@@ -64,7 +64,7 @@ def line_smear(gray: np.ndarray, tile: int = SMEAR_TILE) -> dict[str, float] | N
     inside = MIN_LAG + 0.5 < lag < tile * MAX_LAG_SHARE - 1.0
     return {"z": round(depth / sd, 2), "length_px": round(lag, 1), "inside": inside,
             "angle_deg": round(math.degrees(math.atan2(-ly, lx)) % 180.0, 1), "tiles": len(logs),
-            "ring_share": round(_ring_share(cep, med, depth, ly, lx), 3),
+            "ring_share": round(_ring_share(cep, np.arctan2(dy, dx), r, med, depth, ly, lx), 3),
             "agreement": round(_agreement(ceps, search, c0 + ly, c0 + lx), 3)}
 
 
@@ -74,14 +74,13 @@ def _robust(vals: np.ndarray) -> tuple[float, float]:
     return med, float(np.median(np.abs(vals - med))) * 1.4826 + 1e-12
 
 
-def _ring_share(cep: np.ndarray, med: float, depth: float, ly: int, lx: int) -> float:
+def _ring_share(cep: np.ndarray, theta: np.ndarray, r: np.ndarray, med: float, depth: float, ly: int,
+                lx: int) -> float:
     """A defocus disc notches the spectrum in rings (its Bessel zeros): its cepstrum dips all round the circle through
     the lag, a line's at the lag alone. The circle's mean dip away from the lag (> 30 degrees off), as a share of the
-    lag's own."""
-    c0 = cep.shape[0] // 2
-    dy, dx = np.mgrid[:cep.shape[0], :cep.shape[1]] - c0
-    off = np.abs((np.degrees(np.arctan2(dy, dx) - math.atan2(ly, lx)) + 90.0) % 180.0 - 90.0) > 30.0
-    ring = (np.abs(np.hypot(dy, dx) - math.hypot(lx, ly)) <= 0.75) & off
+    lag's own; ``theta`` and ``r`` are each lag's angle (radians) and length."""
+    off = np.abs((np.degrees(theta - math.atan2(ly, lx)) + 90.0) % 180.0 - 90.0) > 30.0
+    ring = (np.abs(r - math.hypot(lx, ly)) <= 0.75) & off
     return (med - float(cep[ring].mean())) / depth if ring.any() and depth > 0 else 0.0
 
 
@@ -95,11 +94,11 @@ def _agreement(ceps: list[np.ndarray], search: np.ndarray, y: int, x: int, depth
     return hits / len(ceps)
 
 
-def orientation_of(angle_deg: float) -> str:
-    """The edge-orientation bin (as :func:`creative4u.checks.quality_measures.blur_by_orientation` keys it) whose
-    edges a smear at ``angle_deg`` softens: the bin of the gradient that runs along the smear.
+def orientation_of(angle_deg: float) -> int:
+    """The edge-orientation bin (0-3, as :func:`creative4u.checks.quality_measures.blur_by_orientation` keys it: bin k
+    holds gradients at 45k degrees) whose edges a smear at ``angle_deg`` softens: the gradient that runs along it.
 
     >>> orientation_of(0.0), orientation_of(44.0), orientation_of(92.0), orientation_of(140.0)
-    ('0', '135', '90', '45')
+    (0, 3, 2, 1)
     """
-    return str(int(((-angle_deg) % 180.0 + 22.5) % 180.0 // 45) * 45)
+    return int(((-angle_deg) % 180.0 + 22.5) % 180.0 // 45)

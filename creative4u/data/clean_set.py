@@ -154,11 +154,12 @@ GCOMPRIS_SOURCES = (
 WESNOTH = "wesnoth-1.16-data"
 # Its copyright file is not machine-readable: every file is GPL-2+ and the holders are its many contributors.
 WESNOTH_LICENCE = {"licence": "GPL-2+", "holder": "The Battle for Wesnoth contributors"}
+WESNOTH_CAMPAIGNS = "usr/share/games/wesnoth/1.16/data/campaigns"
 FRESH_SOURCES = (
     ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/story/*.jpg",), "", **WESNOTH_LICENCE),
-    *(ArtSource(f"wesnoth-1.16-{tag}", (f"usr/share/games/wesnoth/1.16/data/campaigns/{name}/images/story/*",), "",
-                **WESNOTH_LICENCE) for tag, name in (("httt", "Heir_To_The_Throne"),
-                                                           ("did", "Descent_Into_Darkness"))),
+    ArtSource("wesnoth-1.16-httt", (f"{WESNOTH_CAMPAIGNS}/Heir_To_The_Throne/images/story/*",), "", **WESNOTH_LICENCE),
+    ArtSource("wesnoth-1.16-did", (f"{WESNOTH_CAMPAIGNS}/Descent_Into_Darkness/images/story/*",), "",
+              **WESNOTH_LICENCE),
     ArtSource(WESNOTH, ("usr/share/games/wesnoth/1.16/data/core/images/portraits/*/*.png",), "", limit=40,
               canvas="#1c2233", **WESNOTH_LICENCE),
 )

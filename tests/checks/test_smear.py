@@ -62,7 +62,7 @@ def test_flat_pictures_have_nothing_to_read():
 def test_orientation_bins_follow_the_edge_reading():
     """A horizontal smear softens the edges whose gradient runs horizontally (bin 0); on screen, counter-clockwise
     angles map to the bins that blur_by_orientation keys the other way round."""
-    assert [orientation_of(a) for a in (0.0, 30.0, 60.0, 90.0, 120.0, 170.0)] == ["0", "135", "135", "90", "45", "0"]
+    assert [45 * orientation_of(a) for a in (0.0, 30.0, 60.0, 90.0, 120.0, 170.0)] == [0, 135, 135, 90, 45, 0]
 
 
 def test_a_smear_whose_glints_leave_crisp_ends_is_read_from_the_spectrum(monkeypatch):
