@@ -60,8 +60,9 @@ class Sharpness(Check):
     # 8: a picture of >= 900 px is also judged at its own size (up to 1024 px); 9: depth-of-field ring; 11: a cut-out's
     # feathered outline on a plain canvas is not focus (10 was tried and reverted, benchmarks/README.md pass 19); 12: a
     # straight smear read from the spectrum beside the edges (pass 21); 13: found in 85% of the tiles, not 60%; 14: or
-    # with no edge across it at all, the lag inside the lags searched
-    version = "14"
+    # with no edge across it at all, the lag inside the lags searched; 15: a smear's summary gives the size it was
+    # read at (a picture under 512 px is read at its own size; v14 said "at 512 px" for every picture)
+    version = "15"
     SIGMA_CENTRE, SIGMA_WIDTH = 1.0, 0.08  # px at <= 512 px; 95% of clean photos read <= 1.0
     CONTRAST_FRACTION = 0.2  # an edge counts when its step is >= 20% of the image's tonal spread (contrast-invariant)
 
@@ -111,7 +112,7 @@ class Sharpness(Check):
         if smear is not None:
             values["line_smear"] = smear
             score, uneven, at_own_size = self.SMEAR_SCORE, False, False
-            summary = self._smear_summary(smear, res["per_orientation"])
+            summary = self._smear_summary(smear, res["per_orientation"], int(max(gray.shape)))
         if at_own_size and score >= 0.5:
             summary = (f"{what} at its own size: its sharpest edges ramp over {fine['sigma']:.1f} px of the "
                        f"{values['fine_side']} px picture (normal <= {self.FINE_CENTRE:.1f}); at ad size {sharp:.2f}")
@@ -220,12 +221,14 @@ class Sharpness(Check):
         return {**smear, "edge_blur_across_px": round(across, 3)} if soft(across) else None
 
     @staticmethod
-    def _smear_summary(smear: dict[str, float], per: dict[int, float]) -> str:
+    def _smear_summary(smear: dict[str, float], per: dict[int, float], side: int) -> str:
+        """The smear's length is in the pixels it was read at: the picture shrunk to 512 px, or its own size when
+        smaller (a 360 px picture's 8 px smear is 8 of its own pixels, not 8 of 512)."""
         across = smear["edge_blur_across_px"]
         edges = ("no step edge is left across it" if across is None else
                  f"edges across it ramp over {across:.1f} px, the crispest orientation {min(per.values()):.1f} px")
         return (f"motion-blurred: smeared along a straight line of about {smear['length_px']:.0f} px at "
-                f"{smear['angle_deg']:.0f} degrees (at 512 px; the spectrum's notches of a line kernel, "
+                f"{smear['angle_deg']:.0f} degrees (at {side} px; the spectrum's notches of a line kernel, "
                 f"{smear['z']:.0f} deviations deep); {edges}")
 
     STRUCTURE_MIN = 2.0  # coarse-structure std below which a picture is a smooth design (gradient, flat canvas)

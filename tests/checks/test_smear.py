@@ -76,6 +76,7 @@ def test_a_smear_whose_glints_leave_crisp_ends_is_read_from_the_spectrum(monkeyp
     found = Sharpness().measure(smeared)
     assert found.score >= 0.766 and found.values["line_smear"]["length_px"] == pytest.approx(10, abs=1.5)
     assert "straight line of about" in found.summary and "at 0 degrees" in found.summary, found.summary
+    assert "(at 448 px;" in found.summary, found.summary  # the picture's own pixels, not 512 (v14 said 512)
     assert Sharpness().measure(_jpeg(spray)).score < 0.5
     monkeypatch.setattr(Sharpness, "SMEAR_Z", math.inf)  # the edges alone
     edges_only = Sharpness().measure(smeared)
