@@ -255,8 +255,10 @@ def clean_images(per_split: int, seed: int) -> list[tuple[str, Path]]:
 
 
 def evaluate(images: list[tuple[str, Path]], profile_name: str = "default",
-             renderings: dict[str, tuple[str, tuple[str, ...], Render]] | None = None) -> dict[str, Any]:
-    """Recall per rendering and the clean images' flag rate, per family's checks, at the profile's thresholds."""
+             renderings: dict[str, tuple[str, tuple[str, ...], Render]] | None = None,
+             side: int = 0) -> dict[str, Any]:
+    """Recall per rendering and the clean images' flag rate, per family's checks, at the profile's thresholds; with
+    ``side``, each clean picture is first shrunk to that many px on its shorter side (see :func:`thumbnail`)."""
     from tqdm import tqdm
 
     from creative4u.checks.profile import load_profile
@@ -272,7 +274,7 @@ def evaluate(images: list[tuple[str, Path]], profile_name: str = "default",
     clean: dict[tuple[str, ...], list[bool]] = {}
     for _, path in tqdm(images, desc="renderings", unit="image"):
         with Image.open(path) as im:
-            original = im.convert("RGB")
+            original = thumbnail(im.convert("RGB"), side)
         flagged = set(suite.screen(LoadedImage.from_pil(original)).flagged)
         for _, checks, _ in renderings.values():
             clean.setdefault(checks, []).append(bool(flagged & set(checks)))
@@ -285,12 +287,27 @@ def evaluate(images: list[tuple[str, Path]], profile_name: str = "default",
              "recall": round(float(np.mean(hits[name])), 4),
              "clean_flagged": round(float(np.mean(clean[checks])), 4)}
             for name, (fam, checks, _) in renderings.items()]
-    return {"profile": profile_name, "images": len(images),
+    return {"profile": profile_name, "images": len(images), "side": side,
             "splits": sorted({s for s, _ in images}), "rows": rows}
 
 
+def thumbnail(im: Image.Image, side: int) -> Image.Image:
+    """``im`` shrunk (Lanczos) to ``side`` px on its shorter side, as a thumbnail or a small test set is; a picture
+    already that small, or ``side`` 0, is left as it is.
+
+    >>> thumbnail(Image.new("RGB", (640, 360)), 256).size, thumbnail(Image.new("RGB", (200, 100)), 256).size
+    ((455, 256), (200, 100))
+    """
+    k = side / min(im.size) if side else 1.0
+    if k >= 1.0:
+        return im
+    return im.resize((max(1, round(im.width * k)), max(1, round(im.height * k))), Image.Resampling.LANCZOS)
+
+
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{result['images']} clean images ({', '.join(result['splits'])}), profile `{result['profile']}`", "",
+    size = f", shrunk to {result['side']} px on the shorter side" if result.get("side") else ""
+    head = f"{result['images']} clean images ({', '.join(result['splits'])}{size}), profile `{result['profile']}`"
+    lines = [head, "",
              "| rendering | checks | recall | clean images flagged by those checks |", "| --- | --- | --- | --- |"]
     lines += [f"| {r['rendering']} | {r['checks']} | {r['recall']:.1%} | {r['clean_flagged']:.1%} |"
               for r in result["rows"]]
@@ -305,6 +322,8 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--only", default="", help="comma list: only the rows whose name holds one of these")
+    parser.add_argument("--side", type=int, default=0,
+                        help="shrink each clean picture to this many px on its shorter side first (a thumbnail set)")
     return parser
 
 
@@ -320,7 +339,7 @@ def run_rows(parser: argparse.ArgumentParser, args: argparse.Namespace, rows: di
         parser.error(f"no clean set under {CACHE}: build one with python -m creative4u.data.clean_set")
     if before is not None:
         before(images)
-    result = evaluate(images, args.profile, rows)
+    result = evaluate(images, args.profile, rows, args.side)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

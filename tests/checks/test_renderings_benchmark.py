@@ -34,3 +34,30 @@ def test_every_rendering_runs_and_the_heavy_blurs_are_heavier(benchmark_module):
     assert sorted(detail, key=detail.get, reverse=True) == [
         "blur: PIL Gaussian, radius 0.5% of side", "blur: PIL Gaussian, radius 1% of side",
         "blur: PIL Gaussian, radius 3% of side (heavy)", "blur: PIL Gaussian, radius 5% of side (heavy)"], detail
+
+
+def test_thumbnail_only_shrinks_and_keeps_the_aspect(benchmark_module):
+    er = benchmark_module("eval_renderings")
+    wide = Image.new("RGB", (640, 360))
+    assert er.thumbnail(wide, 256).size == (455, 256)
+    assert er.thumbnail(wide, 0) is wide and er.thumbnail(wide, 512) is wide  # never enlarged
+
+
+def test_small_pictures_counts_rejections_per_split_and_check(tmp_path, benchmark_module, photos):
+    """A crisp photo shrunk stays accepted; a blurred one is rejected by sharpness; the table names both splits."""
+    from PIL import ImageFilter
+
+    sp = benchmark_module("eval_small_pictures")
+    profile = tmp_path / "sharpness.yaml"
+    profile.write_text("name: sharpness-only\nextends: default\nchecks:\n" + "".join(
+        f"  {n}: {{enabled: false}}\n" for n in ("text", "duplicate", "nsfw", "faces", "provenance", "forensics",
+                                                  "ai_image", "relevance", "disgust", "noise", "compression",
+                                                  "border")))
+    crisp, blurred = tmp_path / "crisp.png", tmp_path / "blurred.png"
+    photos["chelsea"].save(crisp)
+    photos["chelsea"].filter(ImageFilter.GaussianBlur(5)).save(blurred)
+    out = sp.rejections([("kept", crisp), ("blurred", blurred)], 256, str(profile))
+    assert out["per_split"] == {"kept": 0.0, "blurred": 1.0} and out["by_check"] == {"sharpness": 1}, out
+    assert out["files"] == [{"split": "blurred", "image": "blurred.png", "checks": ["sharpness"]}]
+    table = sp.report([out])
+    assert "| 256 | 50.0% (1/2) |" in table and "sharpness 1" in table, table
