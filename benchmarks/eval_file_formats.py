@@ -16,14 +16,13 @@ the checks make of that style.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from eval_renderings import clean_images, common_parser
+from eval_renderings import clean_images, common_parser, emit
 from PIL import Image, ImageDraw, ImageFilter
 
 Writer = Callable[[Image.Image], bytes]
@@ -161,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if not images:
         parser.error("no clean set: build one with python -m creative4u.data.clean_set")
     result = evaluate(images, formats, args.profile)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    emit(report(result), result, args.json)
     return 0
 
 

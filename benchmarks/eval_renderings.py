@@ -238,11 +238,13 @@ RENDERINGS: dict[str, tuple[str, tuple[str, ...], Render]] = {
 }
 
 
-def clean_images(per_split: int, seed: int) -> list[tuple[str, Path]]:
-    """``per_split`` clean images drawn from each untuned split that is on this machine."""
+def clean_images(per_split: int | None, seed: int,
+                 splits: tuple[tuple[str, str], ...] = SPLITS) -> list[tuple[str, Path]]:
+    """``per_split`` clean images drawn from each of ``splits`` (set folder, split) that is on this machine; every one
+    of them, in the labels' order, with ``per_split`` None."""
     rng = random.Random(seed)
     out = []
-    for folder, split in SPLITS:
+    for folder, split in splits:
         labels = CACHE / folder / f"labels_{split}.jsonl"
         if not labels.exists():
             print(f"note: {labels} is missing, split {split} skipped (build: python -m creative4u.data.clean_set "
@@ -250,7 +252,8 @@ def clean_images(per_split: int, seed: int) -> list[tuple[str, Path]]:
             continue
         rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
         clean = [CACHE / folder / r["image"] for r in rows if not r["flags"]]
-        out += [(split, p) for p in rng.sample(clean, min(per_split, len(clean)))]
+        drawn = clean if per_split is None else rng.sample(clean, min(per_split, len(clean)))
+        out += [(split, p) for p in drawn]
     return out
 
 
@@ -304,6 +307,13 @@ def thumbnail(im: Image.Image, side: int) -> Image.Image:
     return im.resize((max(1, round(im.width * k)), max(1, round(im.height * k))), Image.Resampling.LANCZOS)
 
 
+def emit(table: str, result: Any, path: Path | None) -> None:
+    """Print a benchmark's table and, with ``path`` (its ``--json``), write its figures there."""
+    print(table)
+    if path:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def report(result: dict[str, Any]) -> str:
     size = f", shrunk to {result['side']} px on the shorter side" if result.get("side") else ""
     head = f"{result['images']} clean images ({', '.join(result['splits'])}{size}), profile `{result['profile']}`"
@@ -340,9 +350,7 @@ def run_rows(parser: argparse.ArgumentParser, args: argparse.Namespace, rows: di
     if before is not None:
         before(images)
     result = evaluate(images, args.profile, rows, args.side)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    emit(report(result), result, args.json)
     return 0
 
 

@@ -15,30 +15,16 @@ split and side, and the vetoing checks behind them. Nothing here was used to tun
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval_renderings import CACHE, SPLITS, thumbnail
+from eval_renderings import CACHE, SPLITS, clean_images, emit, thumbnail
 from PIL import Image
 from tqdm import tqdm
 
 # The untuned splits: eval_renderings' five, the clip-art draw and the game-art split (pass 21).
 SMALL_SPLITS = (*SPLITS, ("v3-fresh", "fresh"), ("v3-clipart", "clipart"))
-
-
-def clean_pictures() -> list[tuple[str, Path]]:
-    """Every clean picture of the untuned splits on this machine (a split that is missing is skipped with a note)."""
-    out = []
-    for folder, split in SMALL_SPLITS:
-        labels = CACHE / folder / f"labels_{split}.jsonl"
-        if not labels.exists():
-            print(f"note: {labels} is missing, split {split} skipped")
-            continue
-        rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-        out += [(split, CACHE / folder / r["image"]) for r in rows if not r["flags"]]
-    return out
 
 
 def rejections(pictures: list[tuple[str, Path]], side: int, profile: str = "default") -> dict[str, Any]:
@@ -82,13 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help="check profile (name or YAML path)")
     parser.add_argument("--json", type=Path, help="also write the figures (and the rejected files) here")
     args = parser.parse_args(argv)
-    pictures = clean_pictures()
+    pictures = clean_images(None, 0, SMALL_SPLITS)  # every clean picture of each split
     if not pictures:
         parser.error(f"no clean set under {CACHE}: build one with python -m creative4u.data.clean_set")
     results = [rejections(pictures, int(s), args.profile) for s in args.sides.split(",") if s.strip()]
-    print(report(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    emit(report(results), results, args.json)
     return 0
 
 
