@@ -286,12 +286,26 @@ def evaluate(images: list[tuple[str, Path]], profile_name: str = "default",
             loaded = load_image(rendered) if isinstance(rendered, bytes) else LoadedImage.from_pil(rendered)
             out = suite.screen(loaded)
             hits[name].append(bool(set(out.flagged) & set(checks)))
+    splits = [split for split, _ in images]
     rows = [{"rendering": name, "family": fam, "checks": "/".join(checks), "n": len(hits[name]),
              "recall": round(float(np.mean(hits[name])), 4),
+             "recall_by_split": by_split(splits, hits[name]),
              "clean_flagged": round(float(np.mean(clean[checks])), 4)}
             for name, (fam, checks, _) in renderings.items()]
     return {"profile": profile_name, "images": len(images), "side": side,
             "splits": sorted({s for s, _ in images}), "rows": rows}
+
+
+def by_split(splits: list[str], hits: list[bool]) -> dict[str, float]:
+    """The share of ``hits`` per split (``splits[i]`` is hit ``i``'s): a rendering that one kind of picture hides.
+
+    >>> by_split(["a", "b", "a", "b"], [True, False, True, True])
+    {'a': 1.0, 'b': 0.5}
+    """
+    out: dict[str, list[bool]] = {}
+    for split, hit in zip(splits, hits, strict=True):
+        out.setdefault(split, []).append(hit)
+    return {split: round(float(np.mean(v)), 4) for split, v in out.items()}
 
 
 def thumbnail(im: Image.Image, side: int) -> Image.Image:
@@ -317,11 +331,20 @@ def emit(table: str, result: Any, path: Path | None) -> None:
 def report(result: dict[str, Any]) -> str:
     size = f", shrunk to {result['side']} px on the shorter side" if result.get("side") else ""
     head = f"{result['images']} clean images ({', '.join(result['splits'])}{size}), profile `{result['profile']}`"
-    lines = [head, "",
-             "| rendering | checks | recall | clean images flagged by those checks |", "| --- | --- | --- | --- |"]
-    lines += [f"| {r['rendering']} | {r['checks']} | {r['recall']:.1%} | {r['clean_flagged']:.1%} |"
+    lines = [head, "", "| rendering | checks | recall | lowest split | clean images flagged by those checks |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['rendering']} | {r['checks']} | {r['recall']:.1%} | {_lowest(r)} | {r['clean_flagged']:.1%} |"
               for r in result["rows"]]
     return "\n".join(lines)
+
+
+def _lowest(row: dict[str, Any]) -> str:
+    """The split where the rendering is caught least, as "split 50.0%" ("-" with a single split)."""
+    per = row.get("recall_by_split") or {}
+    if len(per) < 2:
+        return "-"
+    split = min(per, key=per.get)
+    return f"{split} {per[split]:.1%}"
 
 
 def common_parser(description: str) -> argparse.ArgumentParser:

@@ -61,3 +61,21 @@ def test_small_pictures_counts_rejections_per_split_and_check(tmp_path, benchmar
     assert out["files"] == [{"split": "blurred", "image": "blurred.png", "checks": ["sharpness"]}]
     table = sp.report([out])
     assert "| 256 | 50.0% (1/2) |" in table and "sharpness 1" in table, table
+
+
+def test_renderings_report_the_split_that_hides_a_rendering(tmp_path, benchmark_module, photos):
+    """Recall per split: a rendering caught on one kind of picture and missed on another names the weaker split."""
+    from PIL import ImageFilter
+
+    er = benchmark_module("eval_renderings")
+    assert er.by_split(["a", "b", "a", "b"], [True, False, True, True]) == {"a": 1.0, "b": 0.5}
+    sharp_photo, flat = tmp_path / "photo.png", tmp_path / "flat.png"
+    photos["chelsea"].save(sharp_photo)
+    Image.new("RGB", (256, 192), (120, 150, 180)).save(flat)  # a plain canvas: no edge for a blur to soften
+    rows = {"blur: Gaussian 3 px": ("blur", ("sharpness",), lambda im: im.filter(ImageFilter.GaussianBlur(3)))}
+    result = er.evaluate([("photos", sharp_photo), ("canvases", flat)], "default", rows)
+    (row,) = result["rows"]
+    assert row["recall_by_split"] == {"photos": 1.0, "canvases": 0.0}, row
+    assert "| 50.0% | canvases 0.0% |" in er.report(result)
+    one = {**result, "rows": [{**row, "recall_by_split": {"photos": 1.0}}]}
+    assert "| 50.0% | - |" in er.report(one)
