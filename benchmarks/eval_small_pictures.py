@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval_renderings import CACHE, SPLITS, clean_images, emit, thumbnail
+from eval_renderings import CACHE, SPLITS, by_split, clean_images, emit, thumbnail
 from PIL import Image
 from tqdm import tqdm
 
@@ -33,20 +33,19 @@ def rejections(pictures: list[tuple[str, Path]], side: int, profile: str = "defa
     from creative4u.images import LoadedImage
 
     suite = CheckSuite(profile)
-    total, rejected, by_check, files = Counter(), Counter(), Counter(), []
+    splits, vetoed, by_check, files = [], [], Counter(), []
     for split, path in tqdm(pictures, desc=f"side {side or 'as built'}", unit="image"):
         with Image.open(path) as im:
             picture = thumbnail(im.convert("RGB"), side)
         screen = suite.screen(LoadedImage.from_pil(picture, path.name))
-        total[split] += 1
+        splits.append(split)
+        vetoed.append(bool(screen.vetoed))
         if screen.vetoed:
-            rejected[split] += 1
             vetoing = [n for n in screen.flagged if n in suite.veto]
             by_check.update(vetoing)
             files.append({"split": split, "image": path.name, "checks": vetoing})
-    per_split = {s: round(rejected[s] / total[s], 4) for s in total}
-    return {"side": side, "images": sum(total.values()), "rejected": sum(rejected.values()),
-            "rate": round(sum(rejected.values()) / max(1, sum(total.values())), 4), "per_split": per_split,
+    return {"side": side, "images": len(vetoed), "rejected": sum(vetoed),
+            "rate": round(sum(vetoed) / max(1, len(vetoed)), 4), "per_split": by_split(splits, vetoed),
             "by_check": dict(by_check), "files": files}
 
 

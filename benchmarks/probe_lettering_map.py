@@ -217,16 +217,17 @@ def screen(net: Any, per_split: int | None, seed: int) -> list[dict[str, Any]]:
     import eval_text_styles as ets
     from tqdm import tqdm
 
+    from creative4u.checks.profile import load_profile
     from creative4u.checks.text import TextOverlay
     from creative4u.images import LoadedImage
 
     mark = ets.renderings()["text: diagonal watermark, one word, 35% opacity"][2]
-    ocr, out = TextOverlay(), []
+    ocr, point, out = TextOverlay(), load_profile("default").threshold_of("text"), []
     for split, path in tqdm(clean_images(per_split, seed), desc="screening", unit="picture"):
         with Image.open(path) as src:
             clean = src.convert("RGB")
         for kind, im in (("clean", clean), ("marked", mark(clean))):
-            found = ocr.run(LoadedImage.from_pil(im)).score >= 0.01  # the default profile's text point
+            found = ocr.run(LoadedImage.from_pil(im)).score >= point
             out.append({"split": split, "kind": kind, "ocr": bool(found), **region(net, im)})
     return out
 
