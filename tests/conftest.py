@@ -35,6 +35,19 @@ def benchmark_module() -> Callable[[str], ModuleType]:
     return load
 
 
+@pytest.fixture(scope="session")
+def script_module() -> Callable[[str], ModuleType]:
+    """Import a script of ``scripts/`` by name (the folder is on the path only while it imports)."""
+    def load(name: str) -> ModuleType:
+        sys.path.insert(0, str(REPO / "scripts"))
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(str(REPO / "scripts"))
+
+    return load
+
+
 def _skimage_photo(name: str, max_side: int) -> Image.Image:
     from skimage import data
 

@@ -30,7 +30,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from creative4u.checks.base import Check, Evidence, Measurement  # noqa: E402
+from creative4u.checks.base import Check, Evidence, Measurement, heatmap_evidence  # noqa: E402
 from creative4u.images import LoadedImage  # noqa: E402
 
 # Share of a box's short side that the detector adds on every side. Measured at det_side 320 on 22 rendered Latin
@@ -391,24 +391,36 @@ class TextOverlay(Check):
     """Share of the image covered by overlaid text (OCR), the text itself (untrusted) and its script.
 
     Score = the covered share (0.1 = text covers 10% of the image), at least ``legible_floor`` (0.01) when a line is
-    read with confidence (:func:`legible`), or 1.0 when a stock-agency watermark is read.
+    read with confidence (:func:`legible`) or when nothing was read but the lettering map (:mod:`lettering
+    <creative4u.checks.lettering>`) finds a region of translucent letters over its cut (a faint watermark OCR cannot
+    box), or 1.0 when a stock-agency watermark is read.
     Options: ``det_side`` (detection size, px), ``max_upscale`` (a smaller picture is enlarged towards it, by up
     to this factor; 1 turns it off), ``escalate_side`` (a closer second pass at this size when a box found at
     ``det_side`` does not read as text; 0, the default, turns it off), ``legible_floor`` (0 turns it off),
     ``max_rec`` (boxes recognised, largest first), ``box_margin`` (detector inflation correction), ``box_thresh`` /
     ``bin_thresh`` (detector box-score and pixel cut-offs), ``min_rec_score`` (a box whose recognition is less sure
-    is dropped as a false detection), ``watermark_terms`` (list; ``[]`` disables the watermark rule), ``threads``.
+    is dropped as a false detection), ``watermark_terms`` (list; ``[]`` disables the watermark rule), ``threads``,
+    ``lettering`` (``false`` turns the map off; a number of cells replaces its shipped cut; it scores
+    ``legible_floor``, so a floor of 0 turns it off too).
     """
 
     name = "text"
     option_names = ("det_side", "escalate_side", "max_upscale", "threads", "box_thresh", "bin_thresh", "max_rec",
-                    "min_rec_score", "box_margin", "banners", "watermark_terms", "legible_floor")
+                    "min_rec_score", "box_margin", "banners", "watermark_terms", "legible_floor", "lettering")
     description = "Text / watermark overlay: OCR boxes, covered share, recognised strings (untrusted), script."
     default_threshold = 0.10
-    version = "9"  # 9: "small but legible" summary; 8: big boxes read < 0.75 no text; 6: banners; 5: 480 px
+    version = "10"  # 10: lettering map; 9: "small but legible" summary; 8: big boxes read < 0.75 no text; 5: 480 px
 
     def measure(self, img: LoadedImage) -> Measurement:
-        """Detect and read at ``det_side``; with ``escalate_side`` set, look again there when a box did not read."""
+        """Detect and read at ``det_side``; with ``escalate_side`` set, look again there when a box did not read;
+        where nothing legible was read, ask the lettering map (:mod:`creative4u.checks.lettering`)."""
+        found = self._read(img)
+        floor = float(self.options.get("legible_floor", LEGIBLE_FLOOR))
+        if found.score >= floor or self.options.get("lettering", True) is False:
+            return found
+        return self._second_look(img, found, floor)
+
+    def _read(self, img: LoadedImage) -> Measurement:
         opts = self.options
         det_side = int(opts.get("det_side", DET_SIDE))
         first = self._pass(img, det_side)
@@ -421,6 +433,28 @@ class TextOverlay(Check):
             second.values["escalated_from"] = det_side
             return second
         return first
+
+    def _second_look(self, img: LoadedImage, found: Measurement, floor: float) -> Measurement:
+        """``found`` with the lettering map's reading; a region over its cut scores ``floor`` (text is there)."""
+        from creative4u.checks.lettering import LetteringMapError, lettering_region
+
+        cut = self.options.get("lettering", True)
+        try:
+            region = lettering_region(img, cut=None if cut is True else int(cut))
+        except LetteringMapError as err:  # the OCR's reading stands; the report says the second look is missing
+            found.values["lettering"] = {"error": str(err)}
+            return found
+        heat = region.pop("map")
+        found.values["lettering"] = region
+        if not region["found"]:
+            return found
+        found.score = max(found.score, floor)
+        found.summary = (f"faint lettering (a translucent watermark?) across {region['share']:.1%} of the image, map "
+                         f"peak {region['peak']:.2f}; OCR read none of it")
+        found.evidence += [Evidence("boxes", {"boxes": [region["box"]], "labels": ["translucent lettering"],
+                                              "scores": [region["peak"]]}, "lettering region"),
+                           heatmap_evidence(heat, "lettering map: bright = letters")]
+        return found
 
     def _pass(self, img: LoadedImage, det_side: int) -> Measurement:
         opts = self.options
