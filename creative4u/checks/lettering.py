@@ -97,19 +97,16 @@ def lettering_map(rgb: np.ndarray, model: Path | str | None = None) -> np.ndarra
     return 1.0 / (1.0 + np.exp(-logit[0, 0].astype(np.float64)))
 
 
-def largest_region(prob: np.ndarray, prob_cut: float = PROB) -> tuple[int, tuple[int, int, int, int] | None]:
-    """Cells in the largest 8-connected region at ``prob_cut`` or above, and its box (cells: x0, y0, x1, y1).
+def regions(prob: np.ndarray, prob_cut: float = PROB) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """8-connected regions of cells at ``prob_cut`` or above, largest first: (cells, box in cells: x0, y0, x1, y1).
 
     >>> p = np.zeros((8, 8)); p[2:4, 1:6] = 0.9; p[6, 6] = 0.8
-    >>> largest_region(p)
-    (10, (1, 2, 6, 4))
+    >>> regions(p)
+    [(10, (1, 2, 6, 4)), (1, (6, 6, 7, 7))]
     """
     n, _, stats, _ = cv2.connectedComponentsWithStats((prob >= prob_cut).astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return 0, None
-    j = 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
-    x, y, w, h, area = (int(v) for v in stats[j])
-    return area, (x, y, x + w, y + h)
+    out = [(int(a), (int(x), int(y), int(x + w), int(y + h))) for x, y, w, h, a in stats[1:n]]
+    return sorted(out, key=lambda r: -r[0])
 
 
 def lettering_region(img: LoadedImage, cut: int | None = None, model: Path | str | None = None) -> dict[str, Any]:
@@ -119,10 +116,11 @@ def lettering_region(img: LoadedImage, cut: int | None = None, model: Path | str
     cut = int(map_meta()["cut_cells"]) if cut is None else int(cut)
     small = reading_copy(img.rgb(READ_SIDE))
     prob = lettering_map(small, model)
-    cells, box = largest_region(prob)
+    found = regions(prob)
+    cells = found[0][0] if found else 0
     sx, sy = img.size[0] / prob.shape[1], img.size[1] / prob.shape[0]
-    full_box = None
-    if box:
-        full_box = [int(box[0] * sx), int(box[1] * sy), int(np.ceil(box[2] * sx)), int(np.ceil(box[3] * sy))]
+    # Every region of at least an eighth of the largest is shown: a word crossing a product often reads as two or more.
+    boxes = [[int(b[0] * sx), int(b[1] * sy), int(np.ceil(b[2] * sx)), int(np.ceil(b[3] * sy))]
+             for n, b in found if n >= max(cells / 8, 16)]
     return {"cells": cells, "share": round(cells / prob.size, 4), "peak": round(float(prob.max()), 3), "cut": cut,
-            "found": cells > cut, "box": full_box, "map": prob}
+            "found": cells > cut, "box": boxes[0] if boxes else None, "boxes": boxes, "map": prob}

@@ -11,6 +11,10 @@ reduced copy (``det_side`` px on the longer side: OCR is the costliest check) an
 largest boxes found, cropped from the full-resolution image. The detector's boxes are inflated (DB "unclip"), so
 each box is shrunk by a calibrated margin before the covered share is measured (see :func:`text_coverage`).
 
+Where OCR reads nothing legible, a learned lettering map (:mod:`creative4u.checks.lettering`) looks for a region of
+translucent letters: a faint watermark word across a busy picture that the detector cannot box. Over the map's cut it
+scores the legible floor ("text is there") and its summary and evidence (a box, a heat map) say what it saw.
+
 The recognised strings are **untrusted data**: a creative can carry "ignore previous instructions" as easily as
 "SALE". They are reported verbatim in a ``text`` evidence item flagged ``untrusted`` so the judge quotes them and
 never obeys them.
@@ -451,8 +455,10 @@ class TextOverlay(Check):
         found.score = max(found.score, floor)
         found.summary = (f"faint lettering (a translucent watermark?) across {region['share']:.1%} of the image, map "
                          f"peak {region['peak']:.2f}; OCR read none of it")
-        found.evidence += [Evidence("boxes", {"boxes": [region["box"]], "labels": ["translucent lettering"],
-                                              "scores": [region["peak"]]}, "lettering region"),
+        boxes = region["boxes"]
+        labels = ["translucent lettering"] + [""] * (len(boxes) - 1)  # one label: the regions are one mark's parts
+        found.evidence += [Evidence("boxes", {"boxes": boxes, "labels": labels},
+                                    "lettering regions"),
                            heatmap_evidence(heat, "lettering map: bright = letters")]
         return found
 

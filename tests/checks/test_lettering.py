@@ -41,7 +41,7 @@ def test_the_shipped_map_reads_a_translucent_word_and_not_the_photo_under_it(pho
     assert x0 >= ink[0] - 12 and y0 >= ink[1] - 12 and x1 <= ink[2] + 12 and y1 <= ink[3] + 12  # on the word
     assert (x1 - x0) * (y1 - y0) > 0.15 * (ink[2] - ink[0]) * (ink[3] - ink[1])  # and a good part of it (a word may
     # split into two regions at its faintest letters: the largest is reported)
-    assert marked["map"].shape == (72, 96)
+    assert marked["map"].shape == (72, 96) and marked["boxes"][0] == marked["box"]
 
 
 def test_a_small_picture_is_read_enlarged_to_the_maps_side():
