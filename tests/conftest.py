@@ -22,30 +22,28 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
-@pytest.fixture(scope="session")
-def benchmark_module() -> Callable[[str], ModuleType]:
-    """Import a script of ``benchmarks/`` by name (the folder is on the path only while it imports, with the scripts
+def _importer(folder: str) -> Callable[[str], ModuleType]:
+    """Import a script of ``folder`` by name (the folder is on the path only while it imports, with the scripts
     beside it that it imports)."""
     def load(name: str) -> ModuleType:
-        sys.path.insert(0, str(REPO / "benchmarks"))
+        sys.path.insert(0, str(REPO / folder))
         try:
             return importlib.import_module(name)
         finally:
-            sys.path.remove(str(REPO / "benchmarks"))
+            sys.path.remove(str(REPO / folder))
     return load
+
+
+@pytest.fixture(scope="session")
+def benchmark_module() -> Callable[[str], ModuleType]:
+    """Import a script of ``benchmarks/`` by name."""
+    return _importer("benchmarks")
 
 
 @pytest.fixture(scope="session")
 def script_module() -> Callable[[str], ModuleType]:
-    """Import a script of ``scripts/`` by name (the folder is on the path only while it imports)."""
-    def load(name: str) -> ModuleType:
-        sys.path.insert(0, str(REPO / "scripts"))
-        try:
-            return importlib.import_module(name)
-        finally:
-            sys.path.remove(str(REPO / "scripts"))
-
-    return load
+    """Import a script of ``scripts/`` by name."""
+    return _importer("scripts")
 
 
 def _skimage_photo(name: str, max_side: int) -> Image.Image:
