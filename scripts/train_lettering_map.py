@@ -1,6 +1,6 @@
 """Train the text check's lettering map (``creative4u/checks/weights/lettering_map.onnx`` and its ``.json``).
 
-    python scripts/train_lettering_map.py                                    # ~45 min on 2 cores; needs torch
+    python scripts/train_lettering_map.py                                    # ~35 min on 2 cores; needs torch
     python scripts/train_lettering_map.py --steps 300 --samples 600 --out /tmp/lm   # a quick look
     python scripts/train_lettering_map.py --calibrate /tmp/lm/lettering_map.onnx --flag-share 0.05 --out /tmp/lm
 
