@@ -209,7 +209,7 @@ def train(net: Any, data: list[tuple[np.ndarray, np.ndarray, float]], steps: int
         picks = [rng.integers(0, len(x), k) for (x, _, _), k in zip(data, counts, strict=True)]
         xb = torch.cat([torch.from_numpy(x[i]) for (x, _, _), i in zip(data, picks, strict=True)]).float()
         tb = torch.cat([t[i] for t, i in zip(targets, picks, strict=True)])
-        loss = F.binary_cross_entropy_with_logits(net((xb - 128.0) / 64.0), tb, pos_weight=torch.tensor(4.0))
+        loss = F.binary_cross_entropy_with_logits(net(lettering.normalise(xb)), tb, pos_weight=torch.tensor(4.0))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -224,7 +224,7 @@ def _torch_map(net: Any, im: Image.Image) -> np.ndarray:
 
     x = torch.from_numpy(np.asarray(im, np.float32).transpose(2, 0, 1).copy())[None]
     with torch.no_grad():
-        return torch.sigmoid(net((x - 128.0) / 64.0))[0, 0].numpy()
+        return torch.sigmoid(net(lettering.normalise(x)))[0, 0].numpy()
 
 
 def hard_negatives(net: Any, paths: list[Path], n: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -23,7 +23,6 @@ runtime the OCR already needs: no torch.
 from __future__ import annotations
 
 import json
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ MODEL_FILE, META_FILE = WEIGHTS_DIR / "lettering_map.onnx", WEIGHTS_DIR / "lette
 READ_SIDE = 384  # the longer side the map reads (the scale its training crops were drawn at)
 CELL = 4  # picture pixels per map cell, each way
 PROB = 0.5  # a cell is lettering at this probability
-_LOCK = threading.Lock()
 
 
 class LetteringMapError(RuntimeError):
@@ -84,16 +82,24 @@ def reading_copy(rgb: np.ndarray, side: int = READ_SIDE) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
 
 
+def normalise(x: Any) -> Any:
+    """Pixel values (0-255, a numpy array or a torch tensor) as the map takes them; training uses the same scaling.
+
+    >>> normalise(np.array([0.0, 128.0, 255.0])).tolist()
+    [-2.0, 0.0, 1.984375]
+    """
+    return (x - 128.0) / 64.0
+
+
 def lettering_map(rgb: np.ndarray, model: Path | str | None = None) -> np.ndarray:
     """Lettering probability per 4 x 4 px cell of ``rgb`` (uint8 H x W x 3, read as it is).
 
     >>> lettering_map(np.full((64, 96, 3), 128, np.uint8)).shape
     (16, 24)
     """
-    x = (rgb.astype(np.float32).transpose(2, 0, 1)[None] - 128.0) / 64.0
-    session = _session(str(model or MODEL_FILE))
-    with _LOCK:  # one core by design: the checks already run side by side
-        logit = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
+    x = normalise(rgb.astype(np.float32).transpose(2, 0, 1)[None])
+    session = _session(str(model or MODEL_FILE))  # InferenceSession.run is thread-safe: no lock needed
+    logit = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})[0]
     return 1.0 / (1.0 + np.exp(-logit[0, 0].astype(np.float64)))
 
 
