@@ -39,7 +39,11 @@ def screen(model: Path, per_split: int | None, seed: int) -> list[dict[str, Any]
     from creative4u.checks.text import TextOverlay
     from creative4u.images import LoadedImage
 
-    mark = ets.renderings()["text: diagonal watermark, one word, 35% opacity"][2]
+    style = "text: diagonal watermark, one word, 35% opacity"
+    styles = ets.renderings()
+    if style not in styles:
+        raise SystemExit(f"{style!r} has no font here: install the fonts of eval_text_styles.py's apt-get line")
+    mark = styles[style][2]
     ocr, point, out = TextOverlay(lettering=False), load_profile("default").threshold_of("text"), []
     for split, path in tqdm(clean_images(per_split, seed), desc="screening", unit="picture"):
         with Image.open(path) as src:
