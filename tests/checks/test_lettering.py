@@ -123,3 +123,53 @@ def test_textures_skip_chroma_key_walls_blank_and_small_pictures_and_a_quarter_i
     assert not tl._usable_texture(tmp_path / "missing.png")
     shares = np.mean([tl.kept_out(tmp_path / f"t{i}.png") for i in range(2000)])
     assert abs(shares - tl.KEPT_OUT_SHARE) < 0.04
+
+
+def test_archive_textures_are_extracted_once_small_ones_tiled_and_material_maps_skipped(script_module, tmp_path):
+    import io
+    import zipfile
+
+    tl = script_module("train_lettering_map")
+    rng = np.random.default_rng(2)
+
+    def png(side: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (side, side, 3)).astype(np.uint8)).save(buf, "PNG")
+        return buf.getvalue()
+
+    archive = tmp_path / "usr/share/game/textures.pk3"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("textures/walls/brick.png", png(128))  # tiled 3 x 3 to 384 px
+        z.writestr("textures/walls/facade.png", png(512))  # kept as it is
+        z.writestr("textures/walls/brick_nm.png", png(128))  # its normal map
+        z.writestr("textures/walls/brick.shader", b"{}")
+        z.writestr("textures/skies/cloud.png", png(256))  # not under the prefixes asked for
+    found = tl.archive_pictures(tmp_path, "usr/share/game/textures.pk3", ("textures/walls/",))
+    assert [p.name for p in found] == ["brick.png", "facade.png"]
+    with Image.open(found[0]) as a, Image.open(found[1]) as b:
+        assert a.size == (384, 384) and b.size == (512, 512)
+        tile = np.asarray(a)
+        np.testing.assert_array_equal(tile[:128, :128], tile[256:, 128:256])  # the same texture repeated
+    archive.unlink()  # a second call reads the extracted files, not the archive
+    assert tl.archive_pictures(tmp_path, "usr/share/game/textures.pk3", ("textures/walls/",)) == found
+    normal = np.zeros((256, 256, 3), np.uint8) + np.array([128, 128, 255], np.uint8)
+    normal[::7] = (120, 140, 250)  # a normal map with some relief, named like a picture
+    Image.fromarray(normal).save(tmp_path / "panel.png")
+    assert not tl._usable_texture(tmp_path / "panel.png") and tl._usable_texture(found[1])
+
+
+def test_textures_ocr_reads_text_on_are_left_out_and_the_reading_is_remembered(script_module, photo, tmp_path):
+    tl = script_module("train_lettering_map")
+    plain = tmp_path / "plain.png"
+    photo.convert("RGB").resize((384, 288)).save(plain)
+    sign = tmp_path / "sign.png"
+    im = Image.open(plain).convert("RGB")
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((40, 100, 344, 190), fill="white")
+    draw.text((56, 112), "HOTEL", font=ImageFont.truetype(BOLD, 64), fill="black")
+    im.save(sign)
+    memo = tmp_path / "memo.json"
+    assert tl.text_free([plain, sign], memo) == [plain]
+    sign.unlink()  # read from the memo, not the file
+    assert tl.text_free([plain, sign], memo) == [plain]
